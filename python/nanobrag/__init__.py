@@ -1,0 +1,37 @@
+"""nanobrag: absolute-scale X-ray diffraction images of small crystals.
+
+Two engines of the nanoBragg physics share one :class:`Config`:
+the C engine (``engine="c"``, the legacy program's behaviour as a reentrant
+library) and the torch engine (``engine="torch"``, vectorized and
+differentiable on CPU or CUDA).
+"""
+from .config import (
+    BackgroundConfig,
+    BeamConfig,
+    Config,
+    ConfigError,
+    CrystalConfig,
+    DetectorConfig,
+    OutputConfig,
+    SamplingConfig,
+    StructureFactorConfig,
+)
+from .tables import AmorphousTable, SourceTable, StructureFactorTable
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "CrystalConfig",
+    "StructureFactorConfig",
+    "BeamConfig",
+    "DetectorConfig",
+    "SamplingConfig",
+    "BackgroundConfig",
+    "OutputConfig",
+    "StructureFactorTable",
+    "SourceTable",
+    "AmorphousTable",
+    "__version__",
+]
