@@ -17,6 +17,8 @@ from .config import (
     StructureFactorConfig,
 )
 from .tables import AmorphousTable, SourceTable, StructureFactorTable
+from .results import Geometry, SimulationResult
+from .api import simulate, trace
 
 __version__ = "0.1.0"
 
@@ -33,5 +35,9 @@ __all__ = [
     "StructureFactorTable",
     "SourceTable",
     "AmorphousTable",
+    "Geometry",
+    "SimulationResult",
+    "simulate",
+    "trace",
     "__version__",
 ]

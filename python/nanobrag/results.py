@@ -1,0 +1,152 @@
+"""What an engine returns: the derived geometry and the rendered image."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from .config import Config
+
+__all__ = ["Geometry", "SimulationResult"]
+
+Vec3 = Tuple[float, float, float]
+
+
+@dataclass
+class Geometry:
+    """Quantities an engine derived from a Config, in the legacy internal units (SI).
+
+    Both engines fill every field; the parity harness compares them, and the
+    SMV header is written from them.  Field names follow the C ``nb_derived``.
+    """
+
+    fpixels: int
+    spixels: int
+    pixel_size_m: float
+    detsize_f_m: float
+    detsize_s_m: float
+    convention: str
+    pivot: str
+    distance_m: float
+    close_distance_m: float
+    xbeam_m: float  # header BEAM_CENTER_X (as given or defaulted)
+    ybeam_m: float
+    fbeam_m: float  # direct beam along fast/slow after rotations
+    sbeam_m: float
+    fclose_m: float
+    sclose_m: float
+    xclose_m: float
+    yclose_m: float
+    orgx_px: float
+    orgy_px: float
+    dials_origin_mm: Vec3
+    pix0_vector_m: Vec3
+    fdet_vector: Vec3
+    sdet_vector: Vec3
+    odet_vector: Vec3
+    beam_vector: Vec3
+    polar_vector: Vec3
+    spindle_axis: Vec3
+    twotheta_axis: Vec3
+    twotheta_rad: float
+    wavelength_m: float
+    phi0_rad: float
+    phistep_rad: float
+    osc_rad: float
+    phisteps: int
+    sources: int
+    mosaic_domains: int
+    mosaic_spread_rad: float
+    oversample: int
+    recommended_oversample: int
+    detector_thicksteps: int
+    detector_thick_m: float
+    detector_thickstep_m: float
+    detector_mu_per_m: float
+    steps: int
+    n_cells: Vec3
+    a_m: Vec3
+    b_m: Vec3
+    c_m: Vec3
+    a_star_per_A: Vec3
+    b_star_per_A: Vec3
+    c_star_per_A: Vec3
+    cell_volume_A3: float
+    misset_rad: Vec3
+    fluence_photons_per_m2: float
+    flux_photons_per_s: float
+    water_background: float
+    interpolate: bool
+    roi: Tuple[int, int, int, int]
+    divergence_steps: int
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class SimulationResult:
+    """A rendered image with everything needed to write the legacy output files.
+
+    ``float_image`` is float32 (slow, fast), photons per pixel, as the legacy
+    program stores it.  The torch engine also sets ``image``: the image in the
+    engine's dtype and device, still attached to the autograd graph.
+    The integer, PGM and noise images and the statistics are computed on
+    first access from ``float_image`` (see :mod:`nanobrag.outputs`).
+    """
+
+    config: Config
+    engine: str
+    float_image: np.ndarray
+    geometry: Geometry
+    warnings: List[str] = field(default_factory=list)
+    omega_sum: float = 0.0
+    interpolation_switchoff_pixel: Optional[int] = None
+    image: Optional[Any] = None
+    _cache: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def stats(self):
+        """Legacy statistics (max, mean, rms, rmsd, ...) of the rendered pixels."""
+        if "stats" not in self._cache:
+            from .outputs import image_statistics
+
+            self._cache["stats"] = image_statistics(self)
+        return self._cache["stats"]
+
+    @property
+    def int_scale(self) -> float:
+        from .outputs import int_image_scale
+
+        return int_image_scale(self)
+
+    @property
+    def int_image(self) -> np.ndarray:
+        """Noiseless uint16 image as the legacy ``-intfile`` (scale, adc offset, rounding)."""
+        if "int_image" not in self._cache:
+            from .outputs import int_image
+
+            self._cache["int_image"] = int_image(self)
+        return self._cache["int_image"]
+
+    @property
+    def pgm_scale(self) -> float:
+        from .outputs import pgm_image_scale
+
+        return pgm_image_scale(self)
+
+    @property
+    def pgm_image(self) -> np.ndarray:
+        """uint8 image as the legacy ``-pgmfile``."""
+        if "pgm_image" not in self._cache:
+            from .outputs import pgm_image
+
+            self._cache["pgm_image"] = pgm_image(self)
+        return self._cache["pgm_image"]
+
+    def noise_image(self, seed: Optional[int] = None) -> np.ndarray:
+        """uint16 image with the legacy Poisson noise (seed: ``config.output.noise_seed`` by default)."""
+        from .outputs import noise_image
+
+        return noise_image(self, seed=seed)
