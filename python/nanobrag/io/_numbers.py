@@ -23,3 +23,15 @@ def parse_int(path, token: str, what: str, line: Optional[int] = None) -> int:
     if not INTEGER.fullmatch(token):
         raise FormatError(path, f"{what} must be an integer, got {token!r}", line)
     return int(token)
+
+
+#: what C atof() accepts at the start of a string (after leading whitespace)
+_ATOF_PREFIX = re.compile(
+    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)", re.IGNORECASE
+)
+
+
+def c_atof(text: str) -> float:
+    """C ``atof``: the longest number at the start of ``text`` (after whitespace), 0.0 if none."""
+    m = _ATOF_PREFIX.match(text.lstrip(" \t\n\v\f\r"))
+    return float(m.group(0)) if m else 0.0

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Iterable, List, Mapping, Sequence, Tuple, Union
+from typing import Iterable, List, Mapping, Tuple, Union
 
 __all__ = ["atomic_write", "atomic_write_many"]
 
 Chunk = Union[bytes, bytearray, memoryview]
-Payload = Union[Chunk, Sequence[Chunk]]
+Payload = Union[Chunk, Iterable[Chunk]]
 
 
 def _chunks(payload: Payload) -> Iterable[Chunk]:
@@ -56,7 +56,7 @@ def _remove_quietly(path: str) -> None:
 
 
 def atomic_write_many(files: Mapping[Union[str, "os.PathLike[str]"], Payload]) -> List[str]:
-    """Write every ``{path: bytes or sequence of byte chunks}`` entry atomically.
+    """Write every ``{path: bytes or an iterable of byte chunks}`` entry atomically.
 
     All temporary files are written first; only then are they renamed onto
     their destinations (in the mapping's order).  Returns the paths written.

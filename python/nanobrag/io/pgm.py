@@ -13,8 +13,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from .atomic import atomic_write
+from ._numbers import c_atof
 from .errors import FormatError
-from .smv import c_atof
 
 __all__ = ["read_pgm", "write_pgm", "pgm_bytes"]
 

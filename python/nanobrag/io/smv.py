@@ -17,7 +17,6 @@ would write a file whose data does not start where its header says).
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
@@ -25,9 +24,10 @@ from typing import Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from .atomic import atomic_write
+from ._numbers import c_atof
 from .errors import FormatError
 
-__all__ = ["SMVImage", "SMVHeader", "read_smv", "write_smv", "smv_bytes", "smv_header_value", "c_atof", "RTD"]
+__all__ = ["SMVImage", "SMVHeader", "read_smv", "write_smv", "smv_bytes", "smv_header_value", "RTD"]
 
 #: degrees per radian exactly as the legacy program computes it (180 * M_1_PI)
 RTD = 180.0 * 0.318309886183790671538
@@ -60,18 +60,6 @@ _NUMBER_KEYS = (
     ("twotheta_deg", "TWOTHETA"),
 )
 _TEXT_KEYS = (("detector_sn", "DETECTOR_SN"), ("beamline", "BEAMLINE"))
-
-# what C atof() accepts at the start of a string (after leading whitespace)
-_ATOF_PREFIX = re.compile(
-    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)", re.IGNORECASE
-)
-
-
-def c_atof(text: str) -> float:
-    """C ``atof``: the longest number at the start of ``text`` (after whitespace), 0.0 if none."""
-    m = _ATOF_PREFIX.match(text.lstrip(" \t\n\v\f\r"))
-    return float(m.group(0)) if m else 0.0
-
 
 def _format_g(value: float) -> str:
     return "%g" % value
