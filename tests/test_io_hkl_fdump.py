@@ -108,7 +108,7 @@ def test_fdump_whitespace_quirk_is_reproduced_with_a_warning(tmp_path):
     assert not np.array_equal(misread.as_numpy(), intended.as_numpy())
 
 
-def test_fdump_pads_with_zeros_even_with_default_F(tmp_path):
+def test_fdump_layout_header_grid_and_zero_padding(tmp_path):
     table = StructureFactorTable(hkl_min=(-1, 0, 2), amplitudes=np.arange(1.0, 7.0).reshape(2, 1, 3))
     write_fdump(tmp_path / "F.bin", table)
     raw = (tmp_path / "F.bin").read_bytes()
@@ -206,7 +206,7 @@ def test_fdump_bad_files_raise_format_error(tmp_path, mutate, expect):
         read_fdump(path)
 
 
-def test_fdump_written_atomically(tmp_path):
+def test_fdump_write_failure_keeps_the_old_file(tmp_path):
     path = tmp_path / "F.bin"
     path.write_bytes(b"old contents")
 

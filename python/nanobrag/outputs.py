@@ -69,7 +69,7 @@ def _float_image(result) -> np.ndarray:
     return image
 
 
-def roi_mask(result) -> np.ndarray:
+def _roi_mask(result) -> np.ndarray:
     """Boolean (slow, fast): pixels inside the inclusive ROI (``geometry.roi`` = fast_min, fast_max, slow_min, slow_max)."""
     slow, fast = _float_image(result).shape
     roi = result.geometry.roi
@@ -84,9 +84,9 @@ def roi_mask(result) -> np.ndarray:
     return inside
 
 
-def rendered_mask(result) -> np.ndarray:
+def _rendered_mask(result) -> np.ndarray:
     """Boolean (slow, fast): pixels the legacy loop renders (inside the ROI, mask value not 0)."""
-    rendered = roi_mask(result)
+    rendered = _roi_mask(result)
     mask = result.config.detector.mask
     if mask is not None:
         mask = np.asarray(mask)
@@ -108,7 +108,7 @@ def _sequential_sum(values: np.ndarray) -> float:
 def image_statistics(result) -> ImageStatistics:
     """max_I (and where), mean, rms, rmsd, sum, sum of squares, count: the legacy statistics, in its arithmetic."""
     image = _float_image(result)
-    rendered = rendered_mask(result)
+    rendered = _rendered_mask(result)
     values = image[rendered]  # raster order
     n = int(values.size)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -124,15 +124,15 @@ def image_statistics(result) -> ImageStatistics:
         k = int(np.argmax(above))  # argmax returns the first of equal maxima
         if above[k] > 0.0:
             max_I = float(values[k])
-            slow_index, fast_index = np.argwhere(rendered)[k]
-            max_x, max_y = _last_subpixel_position(result.geometry, int(fast_index), int(slow_index))
+            slow_index, fast_index = divmod(int(np.flatnonzero(rendered)[k]), image.shape[1])
+            max_x, max_y = _last_subpixel_position(result.geometry, fast_index, slow_index)
 
     count = n if n > 0 else 1
     mean = total / count
     count = count if count > 1 else 2
     rms = math.sqrt(sumsqr / (count - 1))
 
-    roi_values = image[roi_mask(result)].astype(np.float64)
+    roi_values = image[_roi_mask(result)].astype(np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         deviation = roi_values - mean
         sum_dev = _sequential_sum(deviation * deviation)
@@ -196,7 +196,7 @@ def int_image(result) -> np.ndarray:
         # floorf takes a float: the double is rounded to float32 first
         rounded = np.floor((value + 0.5).astype(np.float32))
     out = _c_cast_to_unsigned(rounded.astype(np.float64), 16)
-    out[~roi_mask(result)] = 0
+    out[~_roi_mask(result)] = 0
     return out
 
 
@@ -217,7 +217,7 @@ def pgm_image(result) -> np.ndarray:
         value = image.astype(np.float64) * scale
         value = np.where(value > 255.0, 255.0, value)
     out = _c_cast_to_unsigned(value, 8)
-    out[~roi_mask(result)] = 0
+    out[~_roi_mask(result)] = 0
     return out
 
 

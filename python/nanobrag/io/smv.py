@@ -118,6 +118,7 @@ class SMVHeader:
             adxv_center_y_mm=(float(geometry.detsize_s_m) - sbeam) * 1000,
             mosflm_center_x_mm=(sbeam - 0.5 * px) * 1000.0,
             mosflm_center_y_mm=(fbeam - 0.5 * px) * 1000,
+            # the legacy noise-file header adds 0.0*pixel here; that differs only for a centre of -0.0
             denzo_x_beam_mm=(sbeam - 0.0 * px) * 1000.0,
             denzo_y_beam_mm=(fbeam - 0.0 * px) * 1000,
             dials_origin_mm=tuple(float(v) for v in geometry.dials_origin_mm),
