@@ -65,7 +65,7 @@ def simulate(
 
 def trace(config: Config, pixels: Sequence[Tuple[int, int]], device: Any = "cpu", dtype: Any = "float64") -> Dict[str, np.ndarray]:
     """Per-step intermediate values of the given (slow, fast) pixels (docs/architecture.md, "Trace layout")."""
-    from .trace import trace_pixels
+    from .tracing import trace_pixels
 
     ctx = resolve_context(device, dtype)
     config.validate()

@@ -66,14 +66,16 @@ class RenderResult:
     first_path_position: Optional[int]
 
 
-def step_spec(plan: Plan, signed: bool = False) -> StepSpec:
+def step_spec(plan: Plan, grad: bool, signed: bool = False) -> StepSpec:
     cx, sf = plan.crystal, plan.sf
     n_values = [value_of(v) for v in cx.n_cells]
     needs_real = [(not float(v).is_integer()) or cx.n_cells.requires_grad for v in n_values]
     lattice = LatticeSpec(
         shape=plan.config.crystal.shape,
         active=tuple(v > 1 for v in n_values),
+        reduce=plan.ctx.dtype == torch.float32,
         real_n=tuple(needs_real),
+        grad_safe=grad,
         signed=signed,
     )
     return StepSpec(
@@ -134,7 +136,7 @@ class BatchRenderer:
         tables = cell_tables(plan, self.cache)
         dt = plan.ctx.dtype
         self.tables = CellTables(normal=tables.normal.to(dt), first=None if tables.first is None else tables.first.to(dt))
-        self.spec = step_spec(plan, signed=signed)
+        self.spec = step_spec(plan, grad=torch.is_grad_enabled() and needs_grad(plan), signed=signed)
         self.inputs = _inputs(plan)
         self.per_step = uses_step_values(plan)
         self.steps_per_path = plan.cells_per_path
@@ -318,7 +320,7 @@ def render(plan: Plan, options: RenderOptions) -> RenderResult:
     active_host = active.cpu().numpy()
     digest = _pixels_digest(active_host)
     total = int(active.shape[0])
-    grad = torch.is_grad_enabled() and _needs_grad(plan)
+    grad = torch.is_grad_enabled() and needs_grad(plan)
     per_batch = batch_pixels(plan, options, grad)
     use_checkpoint = options.checkpoint
     if use_checkpoint is None:
@@ -369,7 +371,7 @@ def render(plan: Plan, options: RenderOptions) -> RenderResult:
     )
 
 
-def _needs_grad(plan: Plan) -> bool:
+def needs_grad(plan: Plan) -> bool:
     """Whether any tensor the render reads requires a gradient."""
     tensors = [
         plan.detector.pix0, plan.detector.fdet, plan.detector.close_distance, plan.detector.pixel_size,
