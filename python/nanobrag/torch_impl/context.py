@@ -2,9 +2,15 @@
 
 Config fields may hold plain numbers or torch tensors (``requires_grad`` marks
 what to differentiate).  :class:`Context` turns them into tensors on the run's
-device without leaving the autograd graph.  Small derived quantities
-(geometry, cell, rotations) are computed in float64 whenever the device
-supports it, whatever the run dtype, and cast once for the per-pixel work.
+device without leaving the autograd graph.
+
+Precision layout: derived quantities (geometry, cell, rotations), the
+per-path geometry (positions, scattering vectors, solid angle, polarization)
+and the Miller indices are computed in float64 whenever the device supports
+it, whatever the run dtype.  The run dtype governs the per-step work after
+the Miller indices are reduced to their fractional parts (the lattice
+transform, the structure factors, the step sums) -- the bulk of the cost --
+and the returned image.
 """
 from __future__ import annotations
 
@@ -80,6 +86,11 @@ class Context:
     dtype: torch.dtype
     #: dtype of the small derived quantities (float64 where the device has it)
     derive_dtype: torch.dtype
+
+    @property
+    def path_dtype(self) -> torch.dtype:
+        """dtype of the per-path geometry and of the Miller indices (float64 where available)."""
+        return self.derive_dtype
 
     @property
     def dtype_name(self) -> str:

@@ -64,11 +64,11 @@ def sincg(x: torch.Tensor, N, grad_safe: bool) -> torch.Tensor:
 
 def sincg_reduced(n: torch.Tensor, f: torch.Tensor, N: torch.Tensor, real_n: bool, grad_safe: bool, signed: bool):
     """sincg of h = n + f evaluated on the reduced index f (float32 accuracy)."""
-    x = math.pi * f
+    x = math.pi * f.to(N.dtype)
     if real_n:
         n_int = torch.floor(N)
         r = (N - n_int) * n
-        r = r - 2.0 * torch.round(0.5 * r)
+        r = (r - 2.0 * torch.round(0.5 * r)).to(N.dtype)
         zero = f == 0
         den = torch.sin(x)
         if grad_safe:
@@ -108,6 +108,8 @@ def lattice_factor(spec: LatticeSpec, hkl, hkl0, frac, N, fudge, recip=None) -> 
     N: (3,) tensor Na, Nb, Nc; recip: (3, 3) rows a*, b*, c* (1/Angstrom) for gauss/tophat.
     """
     Na, Nb, Nc = N[0], N[1], N[2]
+    if spec.reduce:
+        frac = tuple(f.to(N.dtype) for f in frac)  # indices were reduced in the path dtype
     if spec.shape == "square":
         value = None
         for axis in range(3):

@@ -66,7 +66,7 @@ def _first_true(mask: torch.Tensor):
 
 def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> PathBatch:
     ctx, det = plan.ctx, plan.detector
-    dt = ctx.dtype
+    dt = ctx.path_dtype
     run = lambda t: t.to(dt)  # noqa: E731
     P = pix.shape[0]
     T, os = plan.layer_count, plan.oversample

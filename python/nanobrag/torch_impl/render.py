@@ -107,8 +107,9 @@ class _Inputs:
 
 
 def _inputs(plan: Plan) -> _Inputs:
+    """Step-level inputs in the run dtype, pixel-level constants in the path dtype."""
     ctx, cx = plan.ctx, plan.crystal
-    dt = ctx.dtype
+    dt, pdt = ctx.dtype, ctx.path_dtype
     recip = torch.stack((cx.a_star, cx.b_star, cx.c_star)).to(dt)
     return _Inputs(
         n_cells=cx.n_cells.to(dt),
@@ -116,8 +117,8 @@ def _inputs(plan: Plan) -> _Inputs:
         recip=recip,
         table=plan.sf.table,
         default_F=plan.sf.default_F,
-        scale=(R_E_SQR * plan.fluence).to(dt),
-        I_bg=plan.I_bg.to(dt),
+        scale=(R_E_SQR * plan.fluence).to(pdt),
+        I_bg=plan.I_bg.to(pdt),
     )
 
 
@@ -134,7 +135,7 @@ class BatchRenderer:
                 cache = PhiCarryCache(plan.ctx.device, plan.ctx.dtype)
             self.cache = cache
         tables = cell_tables(plan, self.cache)
-        dt = plan.ctx.dtype
+        dt = plan.ctx.path_dtype
         self.tables = CellTables(normal=tables.normal.to(dt), first=None if tables.first is None else tables.first.to(dt))
         self.spec = step_spec(plan, grad=torch.is_grad_enabled() and needs_grad(plan), signed=signed)
         self.inputs = _inputs(plan)
@@ -194,10 +195,10 @@ class BatchRenderer:
                 )
                 old = sums.index_select(0, index.view(1))
                 sums = sums.index_copy(0, index.view(1), torch.where(present, s_first, old))
-            sums = torch.where(survive, sums, torch.zeros_like(sums))
+            sums = torch.where(survive, sums, torch.zeros_like(sums)).to(inp.I_bg.dtype)
             I = inp.I_bg + sums.view(P, -1).sum(1)
             value = inp.scale * I / plan.steps * paths.capture_final * paths.polar_final * paths.omega_final
-            return value, paths.omega_sum, first_pos, switch_pos, None
+            return value.to(plan.ctx.dtype), paths.omega_sum, first_pos, switch_pos, None
 
         values = step_values(self.spec, self.tables.normal, q_t, inp.n_cells, inp.fudge, inp.recip, inp.table, inp.default_F)
         cells_used = None
@@ -231,9 +232,9 @@ class BatchRenderer:
         term = torch.where(reach, F * F * latt * latt, torch.zeros_like(latt))
 
         if plan.oversample_thick or plan.oversample_polar or plan.oversample_omega:
-            I = self._running_sum(paths, term, reach)
+            I = self._running_sum(paths, term.to(inp.I_bg.dtype), reach)
         else:
-            I = inp.I_bg + term.sum(0).view(P, -1).sum(1)
+            I = inp.I_bg + term.sum(0).to(inp.I_bg.dtype).view(P, -1).sum(1)
         value = inp.scale * I / plan.steps
         if not plan.oversample_thick:
             value = value * paths.capture_final
@@ -245,7 +246,7 @@ class BatchRenderer:
         if for_trace:
             F_cell = torch.where(reach, F, torch.full_like(F, math.nan))
             extra = dict(values=values, F_cell=F_cell, cells=cells_used, paths=paths, reach=reach)
-        return value, paths.omega_sum, first_pos, switch_pos, extra
+        return value.to(plan.ctx.dtype), paths.omega_sum, first_pos, switch_pos, extra
 
     def _running_sum(self, paths: PathBatch, term: torch.Tensor, reach: torch.Tensor) -> torch.Tensor:
         """Legacy ``I += term; I *= factor`` after every step, in closed form per pixel."""

@@ -1,5 +1,9 @@
 """The phi x mosaic steps of every path: Miller indices, F_latt, F_cell.
 
+Precision: cells and scattering vectors arrive in the path dtype (float64
+where available), so h, k, l are accurate; everything after the reduction to
+fractional indices runs in the dtype of ``n_cells`` (the run dtype).
+
 Layout: the step axis (phi step, mosaic domain) comes first and the paths
 last, ``(steps, paths)``, so the path axis is contiguous: one matmul of the
 rotated cells ``(steps*3, 3)`` with the scattering vectors ``(3, paths)``
@@ -100,9 +104,10 @@ def _square_intensity(spec: StepSpec, cells, scattering_t, n_cells, table, defau
     N3 = n_cells.view(1, 3, 1)
     lookup = spec.has_table or spec.skip_zero_latt
     if lat.reduce:
+        # indices in the path dtype (float64), reduced, then the run dtype (float32) for the rest
         hkl = torch.mm(cells.reshape(n * 3, 3), scattering_t).view(n, 3, -1)
         hkl0 = torch.ceil(hkl - 0.5) if lookup else torch.round(hkl)  # any nearest integer reduces sincg
-        x = math.pi * (hkl - hkl0)
+        x = (hkl - hkl0).to(n_cells.dtype) * math.pi
     elif lookup:
         hkl = torch.mm(cells.reshape(n * 3, 3), scattering_t).view(n, 3, -1)
         hkl0 = torch.ceil(hkl - 0.5)
