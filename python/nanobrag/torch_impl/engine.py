@@ -24,17 +24,14 @@ def _options(plan, progress, options: Dict[str, Any]) -> RenderOptions:
     budget = options.get("memory_budget_bytes", DEFAULT_MEMORY_BUDGET)
     if budget is None or int(budget) < 1:
         raise ConfigError(f"memory_budget_bytes must be a positive number of bytes, got {budget!r}")
-    opts = RenderOptions(
+    return RenderOptions(
         memory_budget_bytes=int(budget),
         batch_pixels=options.get("batch_pixels"),
+        compile=options.get("compile", "auto"),
         phi_cache=options.get("phi_cache"),
         checkpoint=options.get("checkpoint"),
         progress=progress,
     )
-    from .compiled import choose_kernel
-
-    opts.kernel, opts.kernel_chunk = choose_kernel(plan, options.get("compile", "auto"))
-    return opts
 
 
 def simulate(

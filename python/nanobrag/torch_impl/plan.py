@@ -86,6 +86,17 @@ class Plan:
     def cells_per_path(self) -> int:
         return self.phi.steps * self.mosaic.domains
 
+    @property
+    def active_count(self) -> int:
+        """Number of rendered pixels (ROI and mask), computed on the host."""
+        det = self.detector
+        fmin, fmax, smin, smax = det.roi
+        if self.mask is None:
+            nf = max(0, min(fmax, det.fpixels - 1) - max(fmin, 0) + 1)
+            ns = max(0, min(smax, det.spixels - 1) - max(smin, 0) + 1)
+            return nf * ns
+        return int(self.active_pixels().numel())
+
     def active_pixels(self) -> torch.Tensor:
         """Raster indices (slow * fpixels + fast) of the pixels the legacy loop renders, in its order."""
         det = self.detector

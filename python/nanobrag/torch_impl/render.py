@@ -47,10 +47,8 @@ class RenderOptions:
     memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET
     #: pixels per batch; None = from the budget and the device
     batch_pixels: Optional[int] = None
-    #: a compiled hot-path kernel (see .compiled), or None for eager
-    kernel: Optional[Callable] = None
-    #: padded path count of each compiled-kernel call
-    kernel_chunk: Optional[int] = None
+    #: torch.compile the hot kernel: "auto" (when it pays for itself), True, False
+    compile: object = "auto"
     #: reuse across calls (c-parity); None = a fresh one per run
     phi_cache: Optional[PhiCarryCache] = None
     #: activation checkpointing per batch: None = when the graph would exceed the budget
@@ -137,10 +135,17 @@ class BatchRenderer:
         tables = cell_tables(plan, self.cache)
         dt = plan.ctx.path_dtype
         self.tables = CellTables(normal=tables.normal.to(dt), first=None if tables.first is None else tables.first.to(dt))
-        self.spec = step_spec(plan, grad=torch.is_grad_enabled() and needs_grad(plan), signed=signed)
+        grad = torch.is_grad_enabled() and needs_grad(plan)
+        self.spec = step_spec(plan, grad=grad, signed=signed)
         self.inputs = _inputs(plan)
         self.per_step = uses_step_values(plan)
         self.steps_per_path = plan.cells_per_path
+        from .compiled import choose_kernel
+
+        work = int(plan.active_count) * plan.paths_per_pixel * plan.cells_per_path
+        self.kernel, self.kernel_chunk = choose_kernel(
+            self.spec, options.compile, work, plan.ctx.dtype, plan.ctx.device, self.per_step or signed, grad
+        )
 
     # ------------------------------------------------------------------ helpers
     def _path_positions(self, pix: torch.Tensor, batch_key) -> torch.Tensor:
@@ -158,8 +163,8 @@ class BatchRenderer:
     def _hot(self, cells: torch.Tensor, q_t: torch.Tensor) -> torch.Tensor:
         """Sum over steps for every path, chunked over the steps to respect the budget."""
         inp, spec = self.inputs, self.spec
-        kernel = self.options.kernel
-        chunk = self.options.kernel_chunk
+        kernel = self.kernel
+        chunk = self.kernel_chunk
         total = None
         n_steps = cells.shape[0]
         step_chunk = self._step_chunk(q_t.shape[1])
@@ -279,12 +284,14 @@ def bytes_per_step_element(plan: Plan, per_step: bool, grad: bool) -> int:
 
 
 def _target_elements(plan: Plan, compiled: bool) -> int:
+    """(step, path) elements per batch that run fastest: eager CPU wants each
+    intermediate tensor (3 x this many elements) to stay in the L2 cache."""
     if plan.ctx.device.type == "cuda":
         return 1 << 23
-    return 1 << 21 if compiled else 1 << 19
+    return 1 << 20 if compiled else 1 << 16
 
 
-def batch_pixels(plan: Plan, options: RenderOptions, grad: bool) -> int:
+def batch_pixels(plan: Plan, options: RenderOptions, grad: bool, compiled: bool = False) -> int:
     if options.batch_pixels is not None:
         if int(options.batch_pixels) < 1:
             raise ConfigError(f"batch_pixels must be >= 1, got {options.batch_pixels}")
@@ -292,7 +299,7 @@ def batch_pixels(plan: Plan, options: RenderOptions, grad: bool) -> int:
     per_pixel = plan.paths_per_pixel * plan.cells_per_path
     bytes_per = bytes_per_step_element(plan, uses_step_values(plan), grad)
     by_budget = options.memory_budget_bytes // max(1, per_pixel * bytes_per)
-    by_speed = _target_elements(plan, options.kernel is not None) // max(1, per_pixel)
+    by_speed = _target_elements(plan, compiled) // max(1, per_pixel)
     return int(max(1, min(by_budget, by_speed)))
 
 
@@ -322,7 +329,7 @@ def render(plan: Plan, options: RenderOptions) -> RenderResult:
     digest = _pixels_digest(active_host)
     total = int(active.shape[0])
     grad = torch.is_grad_enabled() and needs_grad(plan)
-    per_batch = batch_pixels(plan, options, grad)
+    per_batch = batch_pixels(plan, options, grad, compiled=renderer.kernel is not None)
     use_checkpoint = options.checkpoint
     if use_checkpoint is None:
         whole = total * plan.paths_per_pixel * plan.cells_per_path * bytes_per_step_element(plan, renderer.per_step, True)

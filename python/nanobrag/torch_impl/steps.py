@@ -39,6 +39,9 @@ class StepSpec:
     skip_zero_latt: bool
     #: no water background: the legacy loop skips steps with F_latt == 0
     no_water: bool
+    #: form h, k, l as explicit sums per axis (what a compiled, fused kernel wants)
+    #: instead of one matmul (what eager execution wants)
+    fused_indices: bool = False
 
 
 def miller_indices(cells: torch.Tensor, scattering_t: torch.Tensor):
@@ -103,6 +106,8 @@ def _square_intensity(spec: StepSpec, cells, scattering_t, n_cells, table, defau
     n = cells.shape[0]
     N3 = n_cells.view(1, 3, 1)
     lookup = spec.has_table or spec.skip_zero_latt
+    if spec.fused_indices:
+        return _square_intensity_fused(spec, cells, scattering_t, n_cells, table, default_F)
     if lat.reduce:
         # indices in the path dtype (float64), reduced, then the run dtype (float32) for the rest
         hkl = torch.mm(cells.reshape(n * 3, 3), scattering_t).view(n, 3, -1)
@@ -119,6 +124,34 @@ def _square_intensity(spec: StepSpec, cells, scattering_t, n_cells, table, defau
     if not lookup:
         return latt2.sum(0) * (default_F * default_F)
     F = nearest_F(spec, table, default_F, hkl0[:, 0], hkl0[:, 1], hkl0[:, 2])
+    term = F * F * latt2
+    if spec.skip_zero_latt and spec.no_water:
+        term = torch.where(latt == 0, torch.zeros_like(term), term)
+    return term.sum(0)
+
+
+def _square_intensity_fused(spec: StepSpec, cells, q, n_cells, table, default_F) -> torch.Tensor:
+    """Same value as _square_intensity, one axis at a time with h = a.q written out (legacy order)."""
+    lat = spec.lattice
+    lookup = spec.has_table or spec.skip_zero_latt
+    latt = None
+    nearest = []
+    for axis in range(3):
+        a = cells[:, axis]  # (steps, 3)
+        h = a[:, 0:1] * q[0] + a[:, 1:2] * q[1] + a[:, 2:3] * q[2]  # (steps, paths)
+        h0 = None
+        if lookup:
+            h0 = torch.ceil(h - 0.5)
+        elif lat.reduce:
+            h0 = torch.round(h)
+        x = (h - h0).to(n_cells.dtype) * math.pi if lat.reduce else math.pi * h
+        r = sincg(x, n_cells[axis], lat.grad_safe)
+        latt = r if latt is None else latt * r
+        nearest.append(h0)
+    latt2 = latt * latt
+    if not lookup:
+        return latt2.sum(0) * (default_F * default_F)
+    F = nearest_F(spec, table, default_F, *nearest)
     term = F * F * latt2
     if spec.skip_zero_latt and spec.no_water:
         term = torch.where(latt == 0, torch.zeros_like(term), term)
