@@ -116,11 +116,15 @@ class PhiCarryCache:
         self._batches[batch_key] = pos
         return pos
 
-    def locate_first_path(self, plan: Plan, pix: torch.Tensor, batch_key: tuple, survive: torch.Tensor, running: torch.Tensor):
-        """Update the running first-path position; return (flat path index in batch, present, running)."""
+    def locate_first_path(
+        self, plan: Plan, pix: torch.Tensor, batch_key: tuple, survive: torch.Tensor, running: torch.Tensor, update: bool = True
+    ):
+        """Update the running first-path position (unless ``update`` is False, e.g. for traced
+        pixels); return (flat path index in the batch, present in the batch, running position)."""
         pos = self.path_positions(plan, pix, batch_key)
         masked = torch.where(survive.reshape(-1), pos, torch.full_like(pos, NO_POSITION))
-        running = torch.minimum(running, masked.min())
+        if update:
+            running = torch.minimum(running, masked.min())
         hit = masked == running
         index = torch.argmax(hit.to(torch.int64))
         return index, hit.any(), running

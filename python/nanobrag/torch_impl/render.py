@@ -154,11 +154,11 @@ class BatchRenderer:
         n = self.plan.paths_per_pixel
         return (pix.view(-1, 1) * n + torch.arange(n, device=pix.device).view(1, -1)).reshape(-1)
 
-    def _first_path(self, pix, batch_key, survive, first_pos):
+    def _first_path(self, pix, batch_key, survive, first_pos, update):
         """(index, present, running) of the first executed path when the carry-over needs it."""
         if self.cache is None or self.tables.first is None:
             return None, None, first_pos
-        return self.cache.locate_first_path(self.plan, pix, batch_key, survive, first_pos)
+        return self.cache.locate_first_path(self.plan, pix, batch_key, survive, first_pos, update)
 
     def _hot(self, cells: torch.Tensor, q_t: torch.Tensor) -> torch.Tensor:
         """Sum over steps for every path, chunked over the steps to respect the budget."""
@@ -189,7 +189,8 @@ class BatchRenderer:
         P = pix.shape[0]
         q_t = paths.scattering.reshape(-1, 3).t().contiguous()  # (3, Np)
         survive = paths.survive.reshape(-1)
-        index, present, first_pos = self._first_path(pix, batch_key, survive, first_pos)
+        # traced pixels read the state resolved over the rendered pixels; they never change it
+        index, present, first_pos = self._first_path(pix, batch_key, survive, first_pos, update=not for_trace)
         if not self.per_step and not for_trace:
             sums = self._hot(self.tables.normal, q_t)
             if index is not None:
@@ -231,8 +232,9 @@ class BatchRenderer:
             step_pos = self._path_positions(pix, batch_key).view(1, -1) * self.steps_per_path + torch.arange(
                 self.steps_per_path, device=pix.device
             ).view(-1, 1)
-            bad = sf.out_of_range(values["h"], values["k"], values["l"]) & reach
-            switch_pos = torch.minimum(switch_pos, torch.where(bad, step_pos, torch.full_like(step_pos, NO_POSITION)).min())
+            if not for_trace:
+                bad = sf.out_of_range(values["h"], values["k"], values["l"]) & reach
+                switch_pos = torch.minimum(switch_pos, torch.where(bad, step_pos, torch.full_like(step_pos, NO_POSITION)).min())
             F = torch.where(step_pos < switch_pos, sf.tricubic(values["h"], values["k"], values["l"]), F)
         term = torch.where(reach, F * F * latt * latt, torch.zeros_like(latt))
 

@@ -59,7 +59,11 @@ def trace_pixels(plan: Plan, pixels: Sequence[Tuple[int, int]]) -> Dict[str, np.
         first_pos, switch_pos = _global_state(plan, renderer, max(raster))
         pix = torch.tensor(raster, dtype=torch.int64, device=ctx.device)
         value, _, _, _, extra = renderer.batch(pix, ("trace", tuple(raster)), first_pos, switch_pos, for_trace=True)
-    return _assemble(plan, value, extra)
+    out = _assemble(plan, value, extra)
+    rendered = np.isin(np.asarray(raster), plan.active_pixels().cpu().numpy())
+    for name, arr in out.items():  # the legacy loop never visits pixels outside the ROI or masked
+        arr[~rendered] = 0.0 if name == "pixel_value" else math.nan
+    return out
 
 
 def _assemble(plan: Plan, value, extra) -> Dict[str, np.ndarray]:
