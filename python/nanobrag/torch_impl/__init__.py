@@ -16,11 +16,15 @@ Engine options of simulate (keyword arguments):
 estimated saving exceeds the compile time), ``True`` or ``False``;
 ``phi_cache`` a :class:`PhiCarryCache` reused across calls (c-parity);
 ``checkpoint`` per-batch activation checkpointing (default: when needed).
+
+Noise: :func:`noise_image` (legacy generator by default, ``generator="torch"``
+for torch's generator on the result's device).
 """
 from __future__ import annotations
 
 from .engine import simulate, trace
+from .noise import noise_image
 from .phi_carry import PhiCarryCache
 from .render import SimulationCancelled
 
-__all__ = ["simulate", "trace", "PhiCarryCache", "SimulationCancelled"]
+__all__ = ["simulate", "trace", "noise_image", "PhiCarryCache", "SimulationCancelled"]
