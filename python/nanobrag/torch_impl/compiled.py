@@ -23,14 +23,11 @@ import torch
 from ..config import ConfigError
 from .steps import StepSpec, path_intensity
 
-__all__ = ["choose_kernel", "compiled_kernel", "COMPILE_CHUNK"]
-
-#: paths per compiled-kernel call (the path axis is padded to this)
-COMPILE_CHUNK = 32768
+__all__ = ["should_compile", "compiled_kernel"]
 
 #: (step, path) elements per second per CPU thread, eager and compiled (measured, see module docstring)
-_EAGER_RATE = {torch.float64: 1.9e7, torch.float32: 1.9e7}
-_COMPILED_RATE = {torch.float64: 2.0e7, torch.float32: 3.6e7}
+_EAGER_RATE = {torch.float64: 1.7e7, torch.float32: 1.5e7}
+_COMPILED_RATE = {torch.float64: 2.7e7, torch.float32: 4.0e7}
 #: seconds to compile the kernel with a warm inductor cache, plus margin
 _COMPILE_SECONDS = 15.0
 
@@ -56,14 +53,12 @@ def _worth_compiling(step_elements: int, dtype: torch.dtype, device: torch.devic
     return compiled + _COMPILE_SECONDS < eager
 
 
-def choose_kernel(
-    spec: StepSpec, option, step_elements: int, dtype: torch.dtype, device: torch.device, per_step: bool, grad: bool
-) -> Tuple[Optional[Callable], Optional[int]]:
-    """(compiled kernel, chunk) or (None, None) for eager execution."""
+def should_compile(option, step_elements: int, dtype: torch.dtype, device: torch.device, per_step: bool, grad: bool) -> bool:
+    """Whether this run uses the compiled hot kernel (never for per-step runs: trace, interpolation, oversample_*)."""
     if option not in ("auto", True, False):
         raise ConfigError(f"compile must be 'auto', True or False, got {option!r}")
     if option is False or per_step:
-        return None, None
-    if option == "auto" and (grad or not _worth_compiling(step_elements, dtype, device)):
-        return None, None
-    return compiled_kernel(spec), COMPILE_CHUNK
+        return False
+    if option == "auto":
+        return not grad and _worth_compiling(step_elements, dtype, device)
+    return True

@@ -64,14 +64,18 @@ class RenderResult:
     first_path_position: Optional[int]
 
 
-def step_spec(plan: Plan, grad: bool, signed: bool = False) -> StepSpec:
+def step_spec(plan: Plan, grad: bool, signed: bool = False, reduce: Optional[bool] = None) -> StepSpec:
+    """reduce (see lattice.py): default True for float32 runs; float64 eager runs use the
+    legacy expression, which is faster there; compiled kernels always reduce (faster sin)."""
+    if reduce is None:
+        reduce = plan.ctx.dtype == torch.float32
     cx, sf = plan.crystal, plan.sf
     n_values = [value_of(v) for v in cx.n_cells]
     needs_real = [(not float(v).is_integer()) or cx.n_cells.requires_grad for v in n_values]
     lattice = LatticeSpec(
         shape=plan.config.crystal.shape,
         active=tuple(v > 1 for v in n_values),
-        reduce=plan.ctx.dtype == torch.float32,
+        reduce=reduce,
         real_n=tuple(needs_real),
         grad_safe=grad,
         signed=signed,
@@ -136,16 +140,18 @@ class BatchRenderer:
         dt = plan.ctx.path_dtype
         self.tables = CellTables(normal=tables.normal.to(dt), first=None if tables.first is None else tables.first.to(dt))
         grad = torch.is_grad_enabled() and needs_grad(plan)
-        self.spec = step_spec(plan, grad=grad, signed=signed)
         self.inputs = _inputs(plan)
         self.per_step = uses_step_values(plan)
         self.steps_per_path = plan.cells_per_path
-        from .compiled import choose_kernel
+        from .compiled import compiled_kernel, should_compile
 
         work = int(plan.active_count) * plan.paths_per_pixel * plan.cells_per_path
-        self.kernel, self.kernel_chunk = choose_kernel(
-            self.spec, options.compile, work, plan.ctx.dtype, plan.ctx.device, self.per_step or signed, grad
-        )
+        compiled = should_compile(options.compile, work, plan.ctx.dtype, plan.ctx.device, self.per_step or signed, grad)
+        self.spec = step_spec(plan, grad=grad, signed=signed, reduce=True if compiled else None)
+        self.batch_pixels = batch_pixels(plan, options, grad, compiled=compiled)
+        self.kernel = compiled_kernel(self.spec) if compiled else None
+        # paths per hot-kernel call (a compiled call always gets exactly this many, zero-padded)
+        self.path_chunk = max(1, _target_elements(plan, compiled) // max(1, plan.cells_per_path))
 
     # ------------------------------------------------------------------ helpers
     def _path_positions(self, pix: torch.Tensor, batch_key) -> torch.Tensor:
@@ -160,22 +166,30 @@ class BatchRenderer:
             return None, None, first_pos
         return self.cache.locate_first_path(self.plan, pix, batch_key, survive, first_pos, update)
 
-    def _hot(self, cells: torch.Tensor, q_t: torch.Tensor) -> torch.Tensor:
-        """Sum over steps for every path, chunked over the steps to respect the budget."""
+    def _hot(self, cells: torch.Tensor, q_t: torch.Tensor, compiled: bool = True) -> torch.Tensor:
+        """Sum over steps for every path: kernel calls on cache-sized path chunks, and step
+        chunks when one path chunk's steps would exceed the memory budget."""
         inp, spec = self.inputs, self.spec
-        kernel = self.kernel
-        chunk = self.kernel_chunk
-        total = None
-        n_steps = cells.shape[0]
-        step_chunk = self._step_chunk(q_t.shape[1])
-        for start in range(0, n_steps, step_chunk):
-            part = cells[start:start + step_chunk]
-            if kernel is not None and chunk is not None and q_t.shape[1] > 1:
-                s = _run_compiled(kernel, chunk, spec, part, q_t, inp)
-            else:
-                s = path_intensity(spec, part, q_t, inp.n_cells, inp.fudge, inp.recip, inp.table, inp.default_F)
-            total = s if total is None else total + s
-        return total
+        kernel = self.kernel if compiled else None
+        n_paths = q_t.shape[1]
+        chunk = self.path_chunk
+        step_chunk = self._step_chunk(min(chunk, n_paths))
+        parts = []
+        for p0 in range(0, n_paths, chunk):
+            q = q_t[:, p0:p0 + chunk]
+            m = q.shape[1]
+            if kernel is not None and m < chunk:
+                q = torch.nn.functional.pad(q, (0, chunk - m))  # fixed shape: no recompilation
+            total = None
+            for start in range(0, cells.shape[0], step_chunk):
+                part = cells[start:start + step_chunk]
+                if kernel is not None:
+                    s = kernel(part, q, inp.n_cells, inp.fudge, inp.recip, inp.table, inp.default_F)
+                else:
+                    s = path_intensity(spec, part, q, inp.n_cells, inp.fudge, inp.recip, inp.table, inp.default_F)
+                total = s if total is None else total + s
+            parts.append(total[:m])
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def _step_chunk(self, paths: int) -> int:
         budget = self.options.memory_budget_bytes
@@ -195,10 +209,7 @@ class BatchRenderer:
             sums = self._hot(self.tables.normal, q_t)
             if index is not None:
                 q_first = q_t.index_select(1, index.view(1))
-                inp_ = self.inputs
-                s_first = path_intensity(
-                    self.spec, self.tables.first, q_first, inp_.n_cells, inp_.fudge, inp_.recip, inp_.table, inp_.default_F
-                )
+                s_first = self._hot(self.tables.first, q_first, compiled=False)
                 old = sums.index_select(0, index.view(1))
                 sums = sums.index_copy(0, index.view(1), torch.where(present, s_first, old))
             sums = torch.where(survive, sums, torch.zeros_like(sums)).to(inp.I_bg.dtype)
@@ -286,11 +297,17 @@ def bytes_per_step_element(plan: Plan, per_step: bool, grad: bool) -> int:
 
 
 def _target_elements(plan: Plan, compiled: bool) -> int:
-    """(step, path) elements per batch that run fastest: eager CPU wants each
-    intermediate tensor (3 x this many elements) to stay in the L2 cache."""
+    """(step, path) elements per hot-kernel call that run fastest: on a CPU each
+    intermediate tensor (3 x this many elements) should stay in the L2 cache."""
     if plan.ctx.device.type == "cuda":
         return 1 << 23
-    return 1 << 20 if compiled else 1 << 16
+    return 1 << 17 if compiled else 1 << 16
+
+
+#: kernel calls per batch: amortises the per-path work (many small tensor operations)
+_CALLS_PER_BATCH = 8
+#: working bytes per path of the per-path arrays (positions, directions, factors, in the path dtype)
+_PATH_BYTES = 8 * 64
 
 
 def batch_pixels(plan: Plan, options: RenderOptions, grad: bool, compiled: bool = False) -> int:
@@ -299,24 +316,15 @@ def batch_pixels(plan: Plan, options: RenderOptions, grad: bool, compiled: bool 
             raise ConfigError(f"batch_pixels must be >= 1, got {options.batch_pixels}")
         return int(options.batch_pixels)
     per_pixel = plan.paths_per_pixel * plan.cells_per_path
-    bytes_per = bytes_per_step_element(plan, uses_step_values(plan), grad)
-    by_budget = options.memory_budget_bytes // max(1, per_pixel * bytes_per)
-    by_speed = _target_elements(plan, compiled) // max(1, per_pixel)
+    per_step = uses_step_values(plan)
+    if per_step or grad:
+        # every step value of the batch is alive at once (per-step runs, or saved for backward)
+        by_budget = options.memory_budget_bytes // max(1, per_pixel * bytes_per_step_element(plan, per_step, grad))
+    else:
+        by_budget = options.memory_budget_bytes // max(1, plan.paths_per_pixel * _PATH_BYTES)
+    calls = 1 if per_step else _CALLS_PER_BATCH
+    by_speed = calls * _target_elements(plan, compiled) // max(1, per_pixel)
     return int(max(1, min(by_budget, by_speed)))
-
-
-def _run_compiled(kernel, chunk: int, spec: StepSpec, cells, q_t, inp) -> torch.Tensor:
-    """Call a compiled kernel on fixed-size, zero-padded path chunks (no recompilation per batch)."""
-    n = q_t.shape[1]
-    out = []
-    for start in range(0, n, chunk):
-        part = q_t[:, start:start + chunk]
-        m = part.shape[1]
-        if m < chunk:
-            part = torch.nn.functional.pad(part, (0, chunk - m))
-        s = kernel(cells, part, inp.n_cells, inp.fudge, inp.recip, inp.table, inp.default_F)
-        out.append(s[:m])
-    return out[0] if len(out) == 1 else torch.cat(out)
 
 
 def _pixels_digest(active: np.ndarray) -> str:
@@ -331,7 +339,7 @@ def render(plan: Plan, options: RenderOptions) -> RenderResult:
     digest = _pixels_digest(active_host)
     total = int(active.shape[0])
     grad = torch.is_grad_enabled() and needs_grad(plan)
-    per_batch = batch_pixels(plan, options, grad, compiled=renderer.kernel is not None)
+    per_batch = renderer.batch_pixels
     use_checkpoint = options.checkpoint
     if use_checkpoint is None:
         whole = total * plan.paths_per_pixel * plan.cells_per_path * bytes_per_step_element(plan, renderer.per_step, True)
