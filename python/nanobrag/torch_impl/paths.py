@@ -162,5 +162,5 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
         omega_final=omega_final,
         capture_final=capture_final,
         polar_final=polar_final,
-        omega_sum=omega.sum(dim=(1, 2)),
+        omega_sum=omega.detach().sum(dim=(1, 2)),  # bookkeeping only: not part of the graph
     )

@@ -293,7 +293,7 @@ def bytes_per_step_element(plan: Plan, per_step: bool, grad: bool) -> int:
         n = 48 + (150 if plan.sf.interpolate else 0)
         extra = 64 * 8 if plan.sf.interpolate else 8
         return item * n * (2 if grad else 1) + extra
-    return item * (48 if grad else 16)
+    return item * (160 if grad else 16)
 
 
 def _target_elements(plan: Plan, compiled: bool) -> int:
