@@ -148,6 +148,7 @@ typedef struct {
     double detector_abs_um;         /* attenuation depth; NaN = unset (mu = 1/thickness), inf or 0 = no absorption */
     int detector_thicksteps;        /* -1 = unset */
     const uint16_t *mask;           /* slow x fast, 0 = skip pixel; NULL = none */
+    int mask_pixels[2];             /* fast, slow extent of the mask buffer (must match the detector) */
     int roi[4];                     /* xmin, xmax, ymin, ymax inclusive pixel indices; -1 = unset */
 
     /* ---- sampling ---- */
