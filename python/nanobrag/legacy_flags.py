@@ -39,6 +39,7 @@ __all__ = [
     "FlagUse",
     "ParseInfo",
     "config_from_args",
+    "detector_pixels",
     "lookup",
     "parse_args",
     "usage_text",
@@ -1062,7 +1063,7 @@ def _check_inputs(st: _State) -> None:
         raise ConfigError("; ".join(problems))
 
 
-def _detector_pixels(cfg: Config) -> Tuple[int, int]:
+def detector_pixels(cfg: Config) -> Tuple[int, int]:
     """(fast, slow) pixel counts with the legacy rule: a count wins, else round(size/pixel)."""
     det = cfg.detector
     pixel_m = det.pixel_size_mm / 1000.0
@@ -1077,7 +1078,7 @@ def _check_mask_size(st: _State) -> None:
     mask = st.config.detector.mask
     if mask is None:
         return
-    fast, slow = _detector_pixels(st.config)
+    fast, slow = detector_pixels(st.config)
     if tuple(mask.shape) != (slow, fast):
         raise ConfigError(
             f"-mask: the mask is {mask.shape[1]} x {mask.shape[0]} pixels (fast x slow) but the detector is "
