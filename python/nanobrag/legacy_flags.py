@@ -536,11 +536,11 @@ FLAGS: Tuple[Flag, ...] = (
     # ---- crystal
     Flag("-cell", C, "unit cell: lengths (Angstrom) and angles (degrees); 1 to 6 numbers, "
          "b and c default to a and missing angles to 90", _apply_cell,
-         metavar="A [B C ALPHA BETA GAMMA]", default="none: give -cell or -mat", consume=_consume_cell,
+         metavar="A [B C ALPHA BETA GAMMA]", default="none (needed unless -mat)", consume=_consume_cell,
          expects_text="1 to 6 numbers (a [b c alpha beta gamma], Angstrom and degrees)"),
     Flag("-mat", C, "MOSFLM orientation matrix file (reciprocal axes a*, b*, c* as columns, times the "
          "wavelength); with -cell as well, the matrix orients the cell and -cell sets its lengths",
-         _apply_file("-mat"), (_FILE,), "FILE", ("-matrix",), "none: give -mat or -cell"),
+         _apply_file("-mat"), (_FILE,), "FILE", ("-matrix",), "none (needed unless -cell)"),
     Flag("-misset", C, "static crystal rotation about lab x, then y, then z (degrees), or 'random' "
          "for an orientation drawn from -misset_seed", _apply_misset, _XYZ, "RX RY RZ | random",
          default="0 0 0", consume=_consume_misset,
