@@ -54,8 +54,8 @@ ENERGY_TO_WAVELENGTH_eV_A = 12398.42
 HELP_FLAGS = ("-h", "-help", "--help")
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # the legacy reads integers with atoi() into C ints
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
-_INTEGER = re.compile(r"[+-]?\d+\Z")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z", re.ASCII)
+_INTEGER = re.compile(r"[+-]?\d+\Z", re.ASCII)
 _INFINITY = re.compile(r"\+?inf(?:inity)?\Z", re.IGNORECASE)
 _DEVICE = re.compile(r"(?:cpu|cuda(?::\d+)?)\Z")
 
@@ -82,16 +82,13 @@ class Value:
     #: allowed words (kind "word")
     choices: Tuple[str, ...] = ()
 
-    def describe(self, plural: bool = False) -> str:
+    def describe(self) -> str:
+        """For messages: "a number > 0 (mm)", "an integer >= 0 (pixels)", "one of beam, sample"."""
         if self.kind == "word":
             return "one of " + ", ".join(self.choices)
         if self.kind == "file":
-            return "file names" if plural else "a file name"
-        noun = {"number": "number", "integer": "integer"}[self.kind]
-        if plural:
-            text = noun + "s"
-        else:
-            text = ("an " if noun == "integer" else "a ") + noun
+            return "a file name"
+        text = "an integer" if self.kind == "integer" else "a number"
         if self.low is not None:
             bound = int(self.low) if float(self.low).is_integer() else self.low
             text += f" {'>' if self.low_open else '>='} {bound}"
@@ -288,18 +285,13 @@ def _consume_misset(flag: Flag, typed: str, argv: Sequence[str], i: int):
     return _fixed_values(flag, typed, argv, i)
 
 
-def _setter(path: str, *, pivot: Optional[str] = None, index: Optional[int] = None, length: int = 3) -> Apply:
-    """An apply function storing the single value (or all values) at a dotted Config path."""
+def _setter(path: str, *, pivot: Optional[str] = None) -> Apply:
+    """An apply function storing the option's value at a dotted Config path (and choosing a pivot)."""
     group_name, attr = path.split(".") if "." in path else (None, path)
 
     def apply(st: _State, typed: str, values: Tuple[Any, ...]) -> None:
         target = getattr(st.config, group_name) if group_name else st.config
-        value = values[0] if len(values) == 1 else tuple(values)
-        if index is not None:
-            current = list(getattr(target, attr))
-            current[index] = value
-            value = tuple(current)
-        setattr(target, attr, value)
+        setattr(target, attr, values[0])
         if pivot is not None:
             st.config.detector.pivot = pivot
 
@@ -357,28 +349,16 @@ def _apply_misset(st: _State, typed: str, values: Tuple[Any, ...]) -> None:
         crystal.misset_deg = tuple(values)
 
 
-def _apply_n_all(st: _State, typed: str, values: Tuple[int, ...]) -> None:
-    st.config.crystal.n_cells = (float(values[0]),) * 3
+def _components(path: str, axes: Tuple[int, ...], *, unset: Tuple = (0, 0), convert=None) -> Apply:
+    """Store the option's value in the given components of a tuple-valued Config field."""
+    group_name, attr = path.split(".")
 
-
-def _apply_n_axis(axis: int) -> Apply:
-    def apply(st: _State, typed: str, values: Tuple[int, ...]) -> None:
-        n = list(st.config.crystal.n_cells)
-        n[axis] = float(values[0])
-        st.config.crystal.n_cells = tuple(n)
-
-    return apply
-
-
-def _apply_size_all(st: _State, typed: str, values: Tuple[float, ...]) -> None:
-    st.config.crystal.size_mm = (values[0],) * 3
-
-
-def _apply_size_axis(axis: int) -> Apply:
-    def apply(st: _State, typed: str, values: Tuple[float, ...]) -> None:
-        size = list(st.config.crystal.size_mm)
-        size[axis] = values[0]
-        st.config.crystal.size_mm = tuple(size)
+    def apply(st: _State, typed: str, values: Tuple[Any, ...]) -> None:
+        target = getattr(st.config, group_name)
+        current = list(getattr(target, attr) or unset)
+        for axis in axes:
+            current[axis] = convert(values[0]) if convert else values[0]
+        setattr(target, attr, tuple(current))
 
     return apply
 
@@ -411,30 +391,6 @@ def _apply_vector(group: str, attr: str, scale: float = 1.0, zero_ok: bool = Fal
     return apply
 
 
-def _apply_detsize(axis: Optional[int]) -> Apply:
-    def apply(st: _State, typed: str, values: Tuple[float, ...]) -> None:
-        size = list(st.config.detector.detsize_mm)
-        if axis is None:
-            size = [values[0], values[0]]
-        else:
-            size[axis] = values[0]
-        st.config.detector.detsize_mm = tuple(size)
-
-    return apply
-
-
-def _apply_detpixels(axis: Optional[int]) -> Apply:
-    def apply(st: _State, typed: str, values: Tuple[int, ...]) -> None:
-        pixels = list(st.config.detector.detpixels or (0, 0))
-        if axis is None:
-            pixels = [values[0], values[0]]
-        else:
-            pixels[axis] = values[0]
-        st.config.detector.detpixels = tuple(pixels)
-
-    return apply
-
-
 def _apply_detector_abs(st: _State, typed: str, values: Tuple[float, ...]) -> None:
     depth = values[0]
     if depth == 0 or math.isinf(depth):
@@ -443,15 +399,6 @@ def _apply_detector_abs(st: _State, typed: str, values: Tuple[float, ...]) -> No
         st.config.detector.thickness_um = 0.0
     else:
         st.config.detector.attenuation_depth_um = depth
-
-
-def _apply_rot(axis: int) -> Apply:
-    def apply(st: _State, typed: str, values: Tuple[float, ...]) -> None:
-        rot = list(st.config.detector.rot_deg)
-        rot[axis] = values[0]
-        st.config.detector.rot_deg = tuple(rot)
-
-    return apply
 
 
 def _apply_roi(st: _State, typed: str, values: Tuple[int, ...]) -> None:
@@ -547,19 +494,28 @@ FLAGS: Tuple[Flag, ...] = (
          expects_text="3 numbers (rotations about x y z, degrees) or the word random"),
     Flag("-misset_seed", C, "seed of the '-misset random' draw", _setter("crystal.misset_seed"),
          (_int(),), "N", default="the start-up time"),
-    Flag("-N", C, "unit cells along each of a, b and c (values below 1 count as 1)", _apply_n_all,
+    Flag("-N", C, "unit cells along each of a, b and c (values below 1 count as 1)",
+         _components("crystal.n_cells", (0, 1, 2), convert=float),
          (_count("unit cells"),), "N", default="1"),
-    Flag("-Na", C, "unit cells along a", _apply_n_axis(0), (_count("unit cells"),), "N", default="1"),
-    Flag("-Nb", C, "unit cells along b", _apply_n_axis(1), (_count("unit cells"),), "N", default="1"),
-    Flag("-Nc", C, "unit cells along c", _apply_n_axis(2), (_count("unit cells"),), "N", default="1"),
+    Flag("-Na", C, "unit cells along a",
+         _components("crystal.n_cells", (0,), convert=float),
+         (_count("unit cells"),), "N", default="1"),
+    Flag("-Nb", C, "unit cells along b",
+         _components("crystal.n_cells", (1,), convert=float),
+         (_count("unit cells"),), "N", default="1"),
+    Flag("-Nc", C, "unit cells along c",
+         _components("crystal.n_cells", (2,), convert=float),
+         (_count("unit cells"),), "N", default="1"),
     Flag("-xtal_size", C, "crystal edge along a, b and c (mm); a size > 0 replaces the cell count on "
-         "that axis", _apply_size_all, (_num("mm"),), "MM", ("-xtalsize", "-sample_size", "-samplesize"),
+         "that axis",
+         _components("crystal.size_mm", (0, 1, 2)),
+         (_num("mm"),), "MM", ("-xtalsize", "-sample_size", "-samplesize"),
          "0 (use -N)"),
-    Flag("-xtal_thick", C, "crystal size along a (mm)", _apply_size_axis(0), (_num("mm"),), "MM",
+    Flag("-xtal_thick", C, "crystal size along a (mm)", _components("crystal.size_mm", (0,)), (_num("mm"),), "MM",
          ("-xtal_x", "-sample_thick", "-sample_x"), "0 (use -Na)"),
-    Flag("-xtal_width", C, "crystal size along b (mm); clipped to -beamsize", _apply_size_axis(1),
+    Flag("-xtal_width", C, "crystal size along b (mm); clipped to -beamsize", _components("crystal.size_mm", (1,)),
          (_num("mm"),), "MM", ("-xtal_y", "-sample_width", "-sample_y", "-width"), "0 (use -Nb)"),
-    Flag("-xtal_height", C, "crystal size along c (mm); clipped to -beamsize", _apply_size_axis(2),
+    Flag("-xtal_height", C, "crystal size along c (mm); clipped to -beamsize", _components("crystal.size_mm", (2,)),
          (_num("mm"),), "MM",
          ("-xtal_z", "-xtal_heigh", "-sample_height", "-sample_heigh", "-sample_z", "-height", "-heigh"),
          "0 (use -Nc)"),
@@ -586,7 +542,7 @@ FLAGS: Tuple[Flag, ...] = (
     # ---- structure factors
     Flag("-hkl", SF, "structure factors: text file of h k l F (space group P1); the table is then "
          "cached in the -dump file", _apply_file("-hkl"), (_FILE,), "FILE", ("-hklin",),
-         "none: the -dump cache if it exists"),
+         "the -dump cache if it exists"),
     Flag("-default_F", SF, "F (electrons) of every reflection the table lacks, inside and outside its "
          "h, k, l range", _setter("structure_factors.default_F"), (_num("electrons"),), "F", default="0"),
     Flag("-dump", SF, "binary cache of the structure factors: written after reading -hkl, read when "
@@ -658,17 +614,27 @@ FLAGS: Tuple[Flag, ...] = (
          default="derived from -distance"),
     Flag("-pixel", D, "pixel edge (mm)", _setter("detector.pixel_size_mm"), (_pos("mm"),), "MM",
          ("-pixel_size",), "0.1"),
-    Flag("-detsize", D, "detector edge, fast and slow (mm)", _apply_detsize(None), (_pos("mm"),), "MM",
+    Flag("-detsize", D, "detector edge, fast and slow (mm)",
+         _components("detector.detsize_mm", (0, 1)),
+         (_pos("mm"),), "MM",
          default="102.4"),
-    Flag("-detsize_f", D, "detector edge along the fast axis (mm)", _apply_detsize(0), (_pos("mm"),), "MM",
+    Flag("-detsize_f", D, "detector edge along the fast axis (mm)",
+         _components("detector.detsize_mm", (0,)),
+         (_pos("mm"),), "MM",
          ("-detsize_x",), "102.4"),
-    Flag("-detsize_s", D, "detector edge along the slow axis (mm)", _apply_detsize(1), (_pos("mm"),), "MM",
+    Flag("-detsize_s", D, "detector edge along the slow axis (mm)",
+         _components("detector.detsize_mm", (1,)),
+         (_pos("mm"),), "MM",
          ("-detsize_y",), "102.4"),
-    Flag("-detpixels", D, "pixels along fast and slow; wins over -detsize", _apply_detpixels(None),
+    Flag("-detpixels", D, "pixels along fast and slow; wins over -detsize", _components("detector.detpixels", (0, 1)),
          (_count("pixels"),), "N", default="from -detsize"),
-    Flag("-detpixels_f", D, "pixels along the fast axis", _apply_detpixels(0), (_count("pixels"),), "N",
+    Flag("-detpixels_f", D, "pixels along the fast axis",
+         _components("detector.detpixels", (0,)),
+         (_count("pixels"),), "N",
          ("-detpixels_x",), "from -detsize_f"),
-    Flag("-detpixels_s", D, "pixels along the slow axis", _apply_detpixels(1), (_count("pixels"),), "N",
+    Flag("-detpixels_s", D, "pixels along the slow axis",
+         _components("detector.detpixels", (1,)),
+         (_count("pixels"),), "N",
          ("-detpixels_y",), "from -detsize_s"),
     Flag("-Xbeam", D, "direct-beam X in the convention's frame (mm; MOSFLM, DENZO: X runs along slow; "
          "ADXV, XDS, DIALS, CUSTOM: along fast); pivot: beam", _setter("detector.xbeam_mm", pivot="beam"),
@@ -708,11 +674,14 @@ FLAGS: Tuple[Flag, ...] = (
          _XYZ, "X Y Z"),
     Flag("-twotheta", D, "detector swing about the two-theta axis (degrees); pivot: sample",
          _setter("detector.twotheta_deg", pivot="sample"), (_num("degrees"),), "DEG", default="0"),
-    Flag("-detector_rotx", D, "detector rotation about lab x (degrees), applied first", _apply_rot(0),
+    Flag("-detector_rotx", D, "detector rotation about lab x (degrees), applied first",
+         _components("detector.rot_deg", (0,)),
          (_num("degrees"),), "DEG", default="0"),
-    Flag("-detector_roty", D, "detector rotation about lab y (degrees), applied second", _apply_rot(1),
+    Flag("-detector_roty", D, "detector rotation about lab y (degrees), applied second",
+         _components("detector.rot_deg", (1,)),
          (_num("degrees"),), "DEG", default="0"),
-    Flag("-detector_rotz", D, "detector rotation about lab z (degrees), applied third", _apply_rot(2),
+    Flag("-detector_rotz", D, "detector rotation about lab z (degrees), applied third",
+         _components("detector.rot_deg", (2,)),
          (_num("degrees"),), "DEG", default="0"),
     Flag("-curved_det", D, "spherical detector: every pixel at the same distance from the sample",
          _constant("detector.curved", True)),
