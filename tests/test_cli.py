@@ -284,3 +284,13 @@ def test_golden_case_end_to_end_with_the_c_engine(tmp_path, monkeypatch, capsys)
     got = np.fromfile(tmp_path / "floatimage.bin", dtype="<f4").reshape(c.float_image().shape)
     expected = c.float_image()
     assert np.max(np.abs(got - expected)) <= 1e-6 * float(expected.max())
+
+
+def test_an_output_that_cannot_be_written_exits_1(workdir, capsys, fake_run, monkeypatch):
+    def refuse(result, directory, noise_seed):
+        raise PermissionError(13, "Permission denied", os.path.join(directory, "floatimage.bin"))
+
+    monkeypatch.setattr(sys.modules["nanobrag.outputs"], "write_legacy_outputs", refuse)
+    assert main(ARGS + ["-noprogress"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"nanobrag: error: cannot write {workdir / 'floatimage.bin'}: Permission denied\n"

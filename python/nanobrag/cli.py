@@ -39,8 +39,8 @@ def _error(message: str, status: int) -> int:
     return status
 
 
-def _interrupted() -> int:
-    sys.stderr.write("nanobrag: interrupted; nothing written\n")
+def _interrupted(what: str = "nothing written") -> int:
+    sys.stderr.write(f"nanobrag: interrupted; {what}\n")
     return EXIT_INTERRUPTED
 
 
@@ -159,25 +159,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(line)
         if config.output.printout:
             _print_pixels(config)
-        noise_seed = config.output.noise_seed if config.output.noise_seed is not None else int(time.time())
-        if config.output.write_noise and config.output.noise_seed is None:
-            print(f"noise seed (from the clock): {noise_seed}")
-        return _write_files(config, info, result, cwd, noise_seed)
     except KeyboardInterrupt:
         return _interrupted()
+    noise_seed = config.output.noise_seed if config.output.noise_seed is not None else int(time.time())
+    if config.output.write_noise and config.output.noise_seed is None:
+        print(f"noise seed (from the clock): {noise_seed}")
+    try:
+        return _write_files(config, info, result, cwd, noise_seed)
+    except KeyboardInterrupt:
+        return _interrupted("some output files may have been written (each one completely or not at all)")
 
 
 def _write_files(config: Config, info: ParseInfo, result, cwd: str, noise_seed: int) -> int:
-    from . import io as nb_io
-    from . import outputs
-
     try:
+        from . import io as nb_io
+        from . import outputs
+
         if info.hkl_given and info.fdump_path:
             nb_io.write_fdump(info.fdump_path, config.structure_factors.table)
             print(f"wrote the structure-factor cache {os.path.relpath(info.fdump_path, cwd)}")
         written = outputs.write_legacy_outputs(result, directory=cwd, noise_seed=noise_seed)
     except OSError as exc:
         return _error(f"cannot write {exc.filename or 'an output file'}: {exc.strerror or exc}", EXIT_FAILED)
+    except (ImportError, AttributeError) as exc:
+        return _error(f"the output writers are not available in this installation: {exc}", EXIT_FAILED)
     if written:
         names = [os.path.relpath(os.fspath(p), cwd) for p in written]
         print("wrote " + ", ".join(names))
