@@ -1,0 +1,32 @@
+"""Reader of amorphous-scatterer tables (``-stol``, ``-4stol``, ``-Q``): F against scattering vector.
+
+Two columns: the scattering variable and F.  The first column holds
+sin(theta)/lambda ("stol", 1/Angstrom), 4*sin(theta)/lambda ("4stol") or
+Q = 4*pi*sin(theta)/lambda ("Q"); it is stored as stol in 1/Angstrom.
+A missing F becomes 0, as in the legacy program.  Separators, blank and
+comment lines as in :mod:`nanobrag.io.text_columns`.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from ..tables import AmorphousTable
+from .text_columns import read_columns
+
+__all__ = ["read_stol_table", "STOL_COLUMN_KINDS"]
+
+#: what the first column holds -> divisor that turns it into sin(theta)/lambda
+STOL_COLUMN_KINDS = {"stol": 1.0, "4stol": 4.0, "Q": 4.0 * math.pi}
+
+
+def read_stol_table(path, column_kind: str = "stol") -> AmorphousTable:
+    """Read a two-column F(stol) table; ``column_kind`` is "stol", "4stol" or "Q"."""
+    if column_kind not in STOL_COLUMN_KINDS:
+        raise ValueError(f"column_kind must be one of {', '.join(STOL_COLUMN_KINDS)}; got {column_kind!r}")
+    columns = read_columns(path, (column_kind, "F"))
+    stol = columns[:, 0] / STOL_COLUMN_KINDS[column_kind]
+    F = np.nan_to_num(columns[:, 1], nan=0.0)
+    return AmorphousTable(stol_per_A=stol, F=F, source=os.fspath(path), column_kind=column_kind)
