@@ -1,8 +1,8 @@
 """The nanobrag command: help, exit codes, messages, the run flow and that errors write nothing.
 
-The flow tests stand in for the engine (nanobrag.api.simulate / trace) and for
-nanobrag.outputs through monkeypatch, so they check the command itself; the
-last test runs a golden case end to end with the real C engine.
+The flow tests stand in for the engine (nanobrag.api.simulate / trace, through
+monkeypatch) and use the real readers and writers, so they check the command
+itself; one test runs a golden case end to end with the real C engine.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flags_io_fakes import use_io
 from golden_cases import case
 
 import nanobrag
@@ -32,7 +31,6 @@ ARGS = ["-cell", "50", "-default_F", "10", "-detpixels", "4", "-pixel", "0.1", "
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    use_io(monkeypatch)
     return tmp_path
 
 
@@ -61,22 +59,19 @@ def fake_geometry(config) -> Geometry:
 
 @pytest.fixture
 def fake_run(monkeypatch):
-    """Stand-ins for the engine and nanobrag.outputs; records what the command asked of them."""
+    """A stand-in engine (simulate, trace); records what the command asked of it and of the writers."""
     calls = {"simulate": [], "outputs": [], "trace": []}
-    fake_outputs = types.ModuleType("nanobrag.outputs")
+    import nanobrag.outputs
 
-    def write_legacy_outputs(result, directory, noise_seed):
+    real_writer = nanobrag.outputs.write_legacy_outputs
+
+    def write_legacy_outputs(result, directory=".", noise_seed=None):
         calls["outputs"].append({"directory": directory, "noise_seed": noise_seed})
-        path = os.path.join(directory, result.config.output.float_image_path)
-        result.float_image.tofile(path)
-        return [path]
+        if result.config.output.write_noise:  # the noise image needs the C engine's generator
+            result.config.output.write_noise = False
+        return real_writer(result, directory=directory, noise_seed=noise_seed)
 
-    fake_outputs.write_legacy_outputs = write_legacy_outputs
-    fake_outputs.image_statistics = lambda result: {"max_I": float(result.float_image.max()), "mean": 1.5}
-    fake_outputs.int_image_scale = lambda result: 55000.0
-    fake_outputs.pgm_image_scale = lambda result: 2.0
-    monkeypatch.setitem(sys.modules, "nanobrag.outputs", fake_outputs)
-    monkeypatch.setattr(nanobrag, "outputs", fake_outputs, raising=False)
+    monkeypatch.setattr(nanobrag.outputs, "write_legacy_outputs", write_legacy_outputs)
 
     def simulate(config, engine=None, nthreads=None, progress=None, **kw):
         calls["simulate"].append({"engine": engine, "nthreads": nthreads})
@@ -168,18 +163,20 @@ def test_run_writes_cache_and_outputs_and_prints_a_summary(workdir, capsys, fake
     out = capsys.readouterr().out
     assert fake_run["simulate"] == [{"engine": "c", "nthreads": 2}]
     assert fake_run["outputs"] == [{"directory": str(workdir), "noise_seed": 12345}]
-    assert files_in(workdir) == ["cache.bin", "floatimage.bin", "x.hkl"]
+    assert files_in(workdir) == ["cache.bin", "floatimage.bin", "image.pgm", "intimage.img", "x.hkl"]
     table = nanobrag.io.read_fdump(str(workdir / "cache.bin"))
     assert table.hkl_min == (0, 0, 0) and table.as_numpy()[1, 0, 0] == 5.0
     assert "convention MOSFLM, pivot beam" in out
-    assert "statistics: max_I 15, mean 1.5" in out
-    assert "int image scale 55000; pgm scale 2" in out
-    assert "wrote the structure-factor cache cache.bin" in out and "wrote floatimage.bin" in out
+    assert "statistics: max_I 15, " in out and ", mean 7.5, " in out
+    assert f"int image scale {55000 / 15:g}; pgm scale " in out
+    assert "wrote the structure-factor cache cache.bin" in out
+    assert "wrote floatimage.bin, intimage.img, image.pgm" in out
+    np.testing.assert_array_equal(np.fromfile(workdir / "floatimage.bin", "<f4"), np.arange(16))
 
 
 def test_no_cache_is_written_without_hkl(workdir, capsys, fake_run):
-    assert main(ARGS + ["-noprogress", "-nonoise"]) == 0
-    assert files_in(workdir) == ["floatimage.bin"]
+    assert main(ARGS + ["-noprogress", "-nonoise", "-nopgm"]) == 0
+    assert files_in(workdir) == ["floatimage.bin", "intimage.img"]
     assert "noise seed" not in capsys.readouterr().out
 
 
@@ -294,3 +291,16 @@ def test_an_output_that_cannot_be_written_exits_1(workdir, capsys, fake_run, mon
     assert main(ARGS + ["-noprogress"]) == 1
     err = capsys.readouterr().err
     assert err == f"nanobrag: error: cannot write {workdir / 'floatimage.bin'}: Permission denied\n"
+
+
+def test_reader_warnings_are_printed_once_as_notes(workdir, capsys, fake_run, monkeypatch):
+    import warnings
+
+    def read_hkl(path, default_F):
+        warnings.warn("odd line 3 skipped", UserWarning)
+        return nanobrag.StructureFactorTable((0, 0, 0), np.ones((1, 1, 1)))
+
+    monkeypatch.setattr(nanobrag.io, "read_hkl", read_hkl)
+    (workdir / "x.hkl").write_text("0 0 0 1\n")
+    assert main(ARGS + ["-hkl", "x.hkl", "-noprogress"]) == 0
+    assert capsys.readouterr().err == "nanobrag: note: -hkl: odd line 3 skipped\n"

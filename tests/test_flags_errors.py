@@ -5,7 +5,6 @@ import re
 
 import pytest
 
-from flags_io_fakes import use_io
 
 from nanobrag import ConfigError
 from nanobrag.legacy_flags import parse_args
@@ -14,8 +13,7 @@ BASE = ["-cell", "50", "-default_F", "10"]
 
 
 @pytest.fixture
-def fails(tmp_path, monkeypatch):
-    use_io(monkeypatch)
+def fails(tmp_path):
 
     def run(*args, with_base=True):
         argv = (BASE if with_base else []) + [str(a) for a in args]

@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 
-from flags_io_fakes import use_io
 
 import nanobrag.io
 from nanobrag import Config
@@ -17,8 +16,7 @@ BASE = ["-cell", "50", "-default_F", "10"]
 
 
 @pytest.fixture
-def parse(tmp_path, monkeypatch):
-    use_io(monkeypatch)
+def parse(tmp_path):
 
     def run(*args, with_base=True):
         argv = (BASE if with_base else []) + [str(a) for a in args]
@@ -424,7 +422,20 @@ def test_relative_and_absolute_paths(parse, tmp_path):
     assert info.files_read["-hkl"] == str(sub / "x.hkl")
 
 
-def test_from_args_is_parse_args(tmp_path, monkeypatch):
-    use_io(monkeypatch)
+def test_from_args_is_parse_args(tmp_path):
     argv = ["-cell", "50", "-default_F", "1", "-distance", "80"]
     assert Config.from_args(argv, cwd=str(tmp_path)) == parse_args(argv, cwd=str(tmp_path))[0]
+
+
+def test_reader_warnings_become_notes_and_stay_warnings(parse, tmp_path, monkeypatch):
+    import warnings
+
+    def read_hkl(path, default_F):
+        warnings.warn("odd line 3 skipped", UserWarning)
+        return nanobrag.StructureFactorTable((0, 0, 0), np.ones((1, 1, 1)))
+
+    monkeypatch.setattr(nanobrag.io, "read_hkl", read_hkl)
+    (tmp_path / "x.hkl").write_text("0 0 0 1\n")
+    with pytest.warns(UserWarning, match="odd line 3 skipped"):
+        _, info = parse("-hklin", "x.hkl")
+    assert "-hklin: odd line 3 skipped" in info.notes

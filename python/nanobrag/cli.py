@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Mapping
 from typing import Iterable, List, Optional, Sequence, Tuple
 
@@ -110,7 +111,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_OK
     cwd = os.getcwd()
     try:
-        config, info = parse_args(argv, cwd=cwd)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the readers' warnings come back as notes, printed below
+            config, info = parse_args(argv, cwd=cwd)
     except ConfigError as exc:
         return _error(exc, EXIT_USAGE)
     except NotImplementedError as exc:

@@ -26,6 +26,7 @@ import difflib
 import math
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -916,11 +917,16 @@ def _read(st: _State, typed: str, option: str, name: str, reader: str, *args: An
         raise ConfigError(f"{typed}: {path} is a directory, expected a file")
     fn = _io_function(reader, typed)
     try:
-        result = fn(path, *args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = fn(path, *args)
     except OSError as exc:
         raise ConfigError(f"{typed}: cannot read {name}: {exc.strerror or exc}") from None
     except ValueError as exc:  # nanobrag.io.FormatError
         raise ConfigError(f"{typed}: {exc}") from None
+    for w in caught:  # a reader's remarks go to ParseInfo.notes and on to the caller's warning filters
+        st.note(f"{typed}: {w.message}")
+        warnings.warn(str(w.message), w.category, stacklevel=4)
     st.info.files_read[option] = path
     return result
 
