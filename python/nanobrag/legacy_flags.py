@@ -182,6 +182,8 @@ class ParseInfo:
     fdump_path: Optional[str] = None
     #: -nthreads (None: all cores)
     nthreads: Optional[int] = None
+    #: -example: the parse started from the built-in example crystal
+    example: bool = False
     #: remarks about options that have no effect or were overridden
     notes: List[str] = field(default_factory=list)
 
@@ -766,6 +768,8 @@ FLAGS: Tuple[Flag, ...] = (
          (Value("word", choices=("float64", "float32")),), "float64|float32", default="float64"),
     Flag("-nthreads", E, "threads of the C engine and of torch", _apply_nthreads,
          (Value("integer", "threads", low=1),), "N", default="all cores"),
+    Flag("-example", E, "start from the built-in example crystal (a lysozyme-sized cell with computed "
+         "structure factors, 512x512 detector); later options override it", lambda st, typed, values: None),
 )
 
 _BY_SPELLING: Dict[str, Flag] = {}
@@ -845,6 +849,12 @@ def parse_args(argv: Sequence[str], cwd: Optional[str] = None) -> Tuple[Config, 
     st = _State(os.path.abspath(cwd or os.getcwd()))
     entries = _tokenize(argv)
     st.info.flags = [FlagUse(typed, flag.name, values) for flag, typed, values in entries]
+
+    if any(flag.name == "-example" for flag, _, _ in entries):
+        from .examples import example_config
+
+        st.config = example_config()
+        st.info.example = True
 
     # first pass, as the legacy program: the mask header, then the image header (which wins)
     last = {flag.name: (typed, values[0]) for flag, typed, values in entries if flag.name in ("-mask", "-img")}
@@ -1008,7 +1018,7 @@ def _load_files(st: _State) -> None:
     if "-hkl" in st.inputs:
         typed, name = st.inputs["-hkl"]
         cfg.structure_factors.table = _read(st, typed, "-hkl", name, "read_hkl", cfg.structure_factors.default_F)
-    elif dump_name and os.path.isfile(st.path(dump_name)):
+    elif dump_name and not st.info.example and os.path.isfile(st.path(dump_name)):
         # as the legacy program: without -hkl an existing cache is read, even with -default_F
         cfg.structure_factors.table = _read(st, "-dump", "-dump", dump_name, "read_fdump")
         st.info.fdump_read = st.path(dump_name)
