@@ -46,10 +46,11 @@ def float_image_mismatches(ours: np.ndarray, golden: np.ndarray) -> np.ndarray:
     g = golden.astype(np.float64)
     finite = np.isfinite(g)
     small = finite & (np.abs(g) < ABS_FLOOR)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rel = np.abs(o - g) / np.abs(g)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        diff = np.abs(o - g)
+        rel = diff / np.abs(g)
     bad = np.zeros(g.shape, dtype=bool)
-    bad |= small & (np.abs(o - g) > ABS_FLOOR)
+    bad |= small & ~(diff <= ABS_FLOOR)
     bad |= finite & ~small & ~(rel <= REL_TOL)
     same_special = (np.isnan(g) & np.isnan(o)) | (np.isinf(g) & (o == g))
     bad |= ~finite & ~same_special
