@@ -97,6 +97,17 @@ int nb_build_convention(nb_build *b)
     p->roi_ymax = c->roi[3] < 0 ? p->spixels : c->roi[3];
 
     double beam[3], fdet[3], sdet[3], odet[3];
+    if (c->convention != NB_CONVENTION_CUSTOM) {
+        /* as in the legacy program, a named convention replaces every vector */
+        const char *names[7] = {"beam_vector", "polar_vector", "fdet_vector", "sdet_vector", "odet_vector",
+                                "twotheta_axis", "spindle_axis"};
+        int given[7] = {c->has_beam_vector, c->has_polar_vector, c->has_fdet_vector, c->has_sdet_vector,
+                        c->has_odet_vector, c->has_twotheta_axis, c->has_spindle_axis};
+        for (int i = 0; i < 7; ++i)
+            if (given[i])
+                nb_log(c, NB_LOG_WARNING, "WARNING: %s is ignored: a named detector convention sets its own vectors "
+                       "(use the CUSTOM convention to give vectors)", names[i]);
+    }
     b->convention = c->convention;
     b->pivot = c->pivot;
     switch (c->convention) {

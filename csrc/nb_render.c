@@ -44,7 +44,6 @@ typedef struct {
     long known_switch;              /* earliest switch seen so far (shared) */
     int cancel;                     /* shared */
     long rows_done;                 /* shared, for progress */
-    long total_rows;
     int report_progress;
 } pass;
 
@@ -131,9 +130,11 @@ static void report_progress(pass *ps)
 #ifdef NB_HAVE_OPENMP
     if (omp_get_thread_num() != 0) return;
 #endif
-    long total = ps->total_rows;
-    if (p->progress(p->callback_user, done * (long)p->fpixels, total * (long)p->fpixels))
-        __atomic_store_n(&ps->cancel, 1, __ATOMIC_RELAXED);
+    /* raster pixels done: the lead-in plus whole rows (the first row may overlap the lead-in) */
+    long total = (long)p->fpixels * p->spixels;
+    long pixels = ps->start + done * (long)p->fpixels;
+    if (pixels > total) pixels = total;
+    if (p->progress(p->callback_user, pixels, total)) __atomic_store_n(&ps->cancel, 1, __ATOMIC_RELAXED);
 }
 
 static void process_row(pass *ps, long row)
@@ -157,7 +158,6 @@ static int run_pass(pass *ps, int nthreads)
     const nb_plan *p = ps->plan;
     if (ps->start >= ps->end) return NB_OK;
     long row0 = ps->start / p->fpixels, row1 = (ps->end - 1) / p->fpixels;
-    ps->total_rows = row1 - row0 + 1;
 #ifdef NB_HAVE_OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
 #endif
@@ -266,13 +266,14 @@ int nb_plan_run(const nb_plan *plan, float *image, size_t image_len, int nthread
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
 #endif
             for (long row = switch_row + 1; row <= row1; ++row) {
-                if (!ps.row_interpolated[row]) continue;
+                if (!ps.row_interpolated[row] || __atomic_load_n(&ps.cancel, __ATOMIC_RELAXED)) continue;
                 switch_record scratch = {NO_SWITCH, {0, 0, 0}, {0, 0, 0}};
                 long first = row * p->fpixels;
                 render_row_span(&ps, first < lead_end ? lead_end : first, first + p->fpixels - 1, off, &scratch);
             }
         }
     }
+    if (status == NB_OK && __atomic_load_n(&ps.cancel, __ATOMIC_RELAXED)) status = NB_ERR_CANCELLED;
     free_pass(&ps);
     if (status != NB_OK) return status;
     if (rec.switch_pixel != NO_SWITCH) warn_switch(p, &rec);

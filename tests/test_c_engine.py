@@ -311,3 +311,28 @@ def test_trace_rejects_pixels_outside_the_detector():
     cfg.detector.detpixels = (16, 8)
     with pytest.raises(CEngineError, match="outside the 8x16 detector"):
         engine.trace(cfg, [(8, 0)])
+
+
+def test_vectors_given_with_a_named_convention_are_ignored_with_a_warning():
+    cfg = _minimal()
+    cfg.detector.detpixels = (16, 16)
+    plain = engine.simulate(cfg)
+    cfg.beam.beam_vector = (0, 0, 1)
+    result = engine.simulate(cfg)
+    assert np.array_equal(result.float_image, plain.float_image)
+    assert any("beam_vector is ignored" in w for w in result.warnings)
+    cfg.detector.convention = "CUSTOM"
+    assert not any("ignored" in w for w in engine.simulate(cfg).warnings)
+
+
+def test_misset_random_without_seed_uses_the_clock_and_says_so():
+    cfg = _minimal()
+    cfg.detector.detpixels = (8, 8)
+    cfg.crystal.misset_random = True
+    result = engine.simulate(cfg)
+    notes = [w for w in result.warnings if "misset seed" in w]
+    assert len(notes) == 1
+    seed = int(notes[0].split("misset seed ")[1].split()[0])
+    cfg.crystal.misset_seed = seed
+    again = engine.simulate(cfg)
+    assert np.array_equal(again.geometry.misset_rad, result.geometry.misset_rad)
