@@ -322,6 +322,7 @@ def test_vectors_given_with_a_named_convention_are_ignored_with_a_warning():
     assert np.array_equal(result.float_image, plain.float_image)
     assert any("beam_vector is ignored" in w for w in result.warnings)
     cfg.detector.convention = "CUSTOM"
+    cfg.detector.fdet_vector, cfg.detector.sdet_vector, cfg.detector.odet_vector = (1, 0, 0), (0, 1, 0), (0, 0, 1)
     assert not any("ignored" in w for w in engine.simulate(cfg).warnings)
 
 
