@@ -270,6 +270,13 @@ NB_API int nb_plan_noise_image(const nb_plan *plan, const float *float_image, si
                                double adc_offset, long noise_seed, uint16_t *noise_image,
                                long *overloads, double *photons);
 
+/* The same noise image from a config alone, for a float image of fpixels x
+ * spixels: only the config's ROI and the random draws made before the noise
+ * (random misset, mosaic domains) are used, so no cell or structure factors
+ * are needed. */
+NB_API int nb_noise_image(const nb_config *config, int fpixels, int spixels, const float *float_image,
+                          double adc_offset, long noise_seed, uint16_t *noise_image, long *overloads, double *photons);
+
 /* The uniform deviates behind the plan's mosaic domains: for domain i,
  * draws[3i] = 2*ran1-1 (r1), draws[3i+1] = 2*ran1-1 (r2) and
  * draws[3i+2] = powf(1 - r3*r3, 1/3) (single precision, as the legacy), so a

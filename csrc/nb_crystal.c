@@ -136,13 +136,15 @@ int nb_build_crystal(nb_build *b)
 
     double misset[3] = {0, 0, 0};
     int apply_misset = 0;
+    /* all random draws up front (misset, then mosaic), in the legacy order */
+    double misset_draw[3];
+    p->mosaic_draws = malloc((size_t)p->domains * 3 * sizeof(double));
+    if (p->mosaic_draws == NULL) return nb_fail(b, NB_ERR_NO_MEMORY, "out of memory for %d mosaic domains", p->domains);
+    nb_orientation_draws(c, p->domains, &p->shuffle_after_mosaic, misset_draw, p->mosaic_draws);
     if (c->misset_mode == NB_MISSET_RANDOM) {
         /* the legacy draws a rotation with a cap of 90 (radians) from -misset_seed */
-        long idum = -c->misset_seed;
-        double r1, r2, umat[9];
-        float cap;
-        nb_cap_draws(&p->shuffle_after_mosaic, &idum, &r1, &r2, &cap);
-        nb_cap_rotation(90.0f, r1, r2, cap, umat);
+        double umat[9];
+        nb_cap_rotation(90.0f, misset_draw[0], misset_draw[1], (float)misset_draw[2], umat);
         nb_umat_to_xyz(umat, misset);
         nb_log(c, NB_LOG_INFO, "random orientation misset angles: %f %f %f deg", misset[0] * RTD, misset[1] * RTD,
                misset[2] * RTD);
@@ -239,32 +241,46 @@ int nb_build_crystal(nb_build *b)
     return NB_OK;
 }
 
+void nb_orientation_draws(const nb_config *c, int domains, nb_shuffle *table, double misset_draw[3],
+                          double *mosaic_draws)
+{
+    nb_shuffle_init(table);
+    double r1, r2;
+    float cap;
+    misset_draw[0] = misset_draw[1] = misset_draw[2] = 0.0;
+    if (c->misset_mode == NB_MISSET_RANDOM) {
+        long idum = -c->misset_seed;
+        nb_cap_draws(table, &idum, &r1, &r2, &cap);
+        misset_draw[0] = r1;
+        misset_draw[1] = r2;
+        misset_draw[2] = cap;
+    }
+    long idum = -c->mosaic_seed;
+    for (int m = 0; m < domains; ++m) {
+        nb_cap_draws(table, &idum, &r1, &r2, &cap);
+        if (mosaic_draws != NULL) {
+            mosaic_draws[3 * m + 0] = r1;
+            mosaic_draws[3 * m + 1] = r2;
+            mosaic_draws[3 * m + 2] = cap;
+        }
+    }
+}
+
 int nb_build_mosaic(nb_build *b)
 {
     nb_plan *p = b->plan;
-    const nb_config *c = b->config;
     int n = p->domains;
     double *umats = malloc((size_t)n * 9 * sizeof(double));
-    p->mosaic_draws = malloc((size_t)n * 3 * sizeof(double));
-    if (umats == NULL || p->mosaic_draws == NULL) {
-        free(umats);
-        return nb_fail(b, NB_ERR_NO_MEMORY, "out of memory for %d mosaic domains", n);
-    }
-    long idum = -c->mosaic_seed;
+    if (umats == NULL) return nb_fail(b, NB_ERR_NO_MEMORY, "out of memory for %d mosaic domains", n);
     float spread = (float)p->mosaic_spread;
     for (int m = 0; m < n; ++m) {
-        double r1, r2;
-        float cap;
-        nb_cap_draws(&p->shuffle_after_mosaic, &idum, &r1, &r2, &cap);
-        p->mosaic_draws[3 * m + 0] = r1;
-        p->mosaic_draws[3 * m + 1] = r2;
-        p->mosaic_draws[3 * m + 2] = cap;
+        const double *draw = p->mosaic_draws + 3 * m;
         if (m == 0) {
             /* the first domain is always the unrotated crystal */
             static const double identity[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
             memcpy(umats, identity, sizeof(identity));
         } else {
-            nb_cap_rotation(spread, r1, r2, cap, umats + 9 * m);
+            nb_cap_rotation(spread, draw[0], draw[1], (float)draw[2], umats + 9 * m);
         }
     }
     long steps = (long)p->sources * n * p->phisteps * p->oversample * p->oversample;

@@ -62,6 +62,15 @@ int nb_build_beam_and_flux(nb_build *b)
     return NB_OK;
 }
 
+void nb_roi(const nb_config *c, int fpixels, int spixels, int roi[4])
+{
+    /* negative = unset; the default upper bounds are one past the last pixel (inclusive test) */
+    roi[0] = c->roi[0] < 0 ? 0 : c->roi[0];
+    roi[1] = c->roi[1] < 0 ? fpixels : c->roi[1];
+    roi[2] = c->roi[2] < 0 ? 0 : c->roi[2];
+    roi[3] = c->roi[3] < 0 ? spixels : c->roi[3];
+}
+
 static void given_or(const double given[3], int has, double x, double y, double z, double out[3])
 {
     if (has) nb_copy3(given, out);
@@ -91,10 +100,12 @@ int nb_build_convention(nb_build *b)
     b->Fbeam = b->Fclose;
     b->Sbeam = b->Sclose;
 
-    p->roi_xmin = c->roi[0] < 0 ? 0 : c->roi[0];
-    p->roi_xmax = c->roi[1] < 0 ? p->fpixels : c->roi[1];
-    p->roi_ymin = c->roi[2] < 0 ? 0 : c->roi[2];
-    p->roi_ymax = c->roi[3] < 0 ? p->spixels : c->roi[3];
+    int roi[4];
+    nb_roi(c, p->fpixels, p->spixels, roi);
+    p->roi_xmin = roi[0];
+    p->roi_xmax = roi[1];
+    p->roi_ymin = roi[2];
+    p->roi_ymax = roi[3];
 
     double beam[3], fdet[3], sdet[3], odet[3];
     if (c->convention != NB_CONVENTION_CUSTOM) {

@@ -143,6 +143,15 @@ int nb_build_mosaic(nb_build *b);
 int nb_build_cell_tables(nb_build *b);
 int nb_build_polar_axis(nb_build *b);
 
+/* mosaic domain count and spread (rad) by the legacy rules (nb_sampling.c) */
+int nb_mosaic_domains(const nb_config *config, double *spread_rad, int warn);
+/* Every draw the legacy program makes before the noise image, in its order:
+ * the random misset (if asked for), then r1, r2, cap per mosaic domain (nb_crystal.c). */
+void nb_orientation_draws(const nb_config *config, int domains, nb_shuffle *table, double misset_draw[3],
+                          double *mosaic_draws);
+/* inclusive ROI with the legacy defaults: xmin, xmax, ymin, ymax (nb_detector.c) */
+void nb_roi(const nb_config *config, int fpixels, int spixels, int roi[4]);
+
 /* nb_kernel.c: one pixel in legacy order; returns the float-image value */
 float nb_render_pixel(const nb_plan *plan, int spixel, int fpixel, nb_raster_state *state,
                       const nb_pixel_trace *trace);

@@ -142,6 +142,34 @@ static void select_layers(int *n, double *thick, double *step)
     }
 }
 
+int nb_mosaic_domains(const nb_config *c, double *spread_rad, int warn)
+{
+    double spread = given(c->mosaic_spread_deg, RTD);
+    int domains = c->mosaic_domains;
+    if (domains <= 0) {
+        if (spread < 0.0) {
+            domains = 1;
+            spread = 0.0;
+        } else if (spread == 0.0) {
+            domains = 1;
+        } else {
+            if (warn) nb_log(c, NB_LOG_WARNING, "WARNING: finite mosaicity with only one domain! upping to 10 mosaic domains");
+            domains = 10;
+        }
+    } else {
+        if (spread < 0.0) {
+            if (warn) nb_log(c, NB_LOG_WARNING, "WARNING: no mosaic spread specified.  setting mosaic_domains = 1");
+            spread = 0.0;
+            domains = 1;
+        } else if (spread == 0.0) {
+            if (warn) nb_log(c, NB_LOG_WARNING, "WARNING: zero mosaic spread specified.  setting mosaic_domains = 1");
+            domains = 1;
+        }
+    }
+    *spread_rad = spread;
+    return domains;
+}
+
 int nb_build_sampling(nb_build *b)
 {
     const nb_config *c = b->config;
@@ -191,28 +219,8 @@ int nb_build_sampling(nb_build *b)
     }
 
     /* mosaic domains */
-    double spread = given(c->mosaic_spread_deg, RTD);
-    int domains = c->mosaic_domains;
-    if (domains <= 0) {
-        if (spread < 0.0) {
-            domains = 1;
-            spread = 0.0;
-        } else if (spread == 0.0) {
-            domains = 1;
-        } else {
-            nb_log(c, NB_LOG_WARNING, "WARNING: finite mosaicity with only one domain! upping to 10 mosaic domains");
-            domains = 10;
-        }
-    } else {
-        if (spread < 0.0) {
-            nb_log(c, NB_LOG_WARNING, "WARNING: no mosaic spread specified.  setting mosaic_domains = 1");
-            spread = 0.0;
-            domains = 1;
-        } else if (spread == 0.0) {
-            nb_log(c, NB_LOG_WARNING, "WARNING: zero mosaic spread specified.  setting mosaic_domains = 1");
-            domains = 1;
-        }
-    }
+    double spread;
+    int domains = nb_mosaic_domains(c, &spread, 1);
 
     sanity(&b->hdivsteps, &b->hdivrange, &b->hdivstep);
     sanity(&b->vdivsteps, &b->vdivrange, &b->vdivstep);

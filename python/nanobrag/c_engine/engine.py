@@ -480,34 +480,35 @@ def noise_image(config: Config, float_image: np.ndarray, seed: Optional[int] = N
 
     Returns ``(uint16 image (slow, fast), overloads, photons)``.  The seed is
     ``seed``, else ``config.output.noise_seed``, else the clock (as the legacy
-    program).  The adc offset is ``config.output.adc_offset``.
+    program).  The adc offset is ``config.output.adc_offset``.  Only the
+    config's ROI and its random misset / mosaic settings (whose draws precede
+    the noise in the legacy generator) are used; the detector is the image's
+    shape.
     """
     if seed is None:
         seed = config.output.noise_seed
     if seed is None:
         seed = int(time.time())
     img = np.ascontiguousarray(float_image, dtype=np.float32)
-    with _Plan(config) as plan:
-        d = plan.derived()
-        if img.shape != (d.spixels, d.fpixels):
-            raise CEngineError(
-                f"float image is {img.shape[0]}x{img.shape[1]} (slow x fast) but the detector is {d.spixels}x{d.fpixels}"
-            )
-        out = np.zeros_like(img, dtype=np.uint16)
-        overloads = ffi.new("long *")
-        photons = ffi.new("double *")
-        status = lib.nb_plan_noise_image(
-            plan.ptr,
-            ffi.cast("const float *", ffi.from_buffer(img)),
-            img.size,
-            _num(config.output.adc_offset),
-            int(seed),
-            ffi.cast("uint16_t *", ffi.from_buffer(out)),
-            overloads,
-            photons,
-        )
-        _check(status, "nb_plan_noise_image")
-        return out, int(overloads[0]), float(photons[0])
+    if img.ndim != 2:
+        raise CEngineError(f"float image must be 2-D (slow, fast), got {img.ndim} dimensions")
+    cfg, keep = to_nb_config(config)
+    out = np.zeros(img.shape, dtype=np.uint16)
+    overloads = ffi.new("long *")
+    photons = ffi.new("double *")
+    status = lib.nb_noise_image(
+        cfg,
+        int(img.shape[1]),
+        int(img.shape[0]),
+        ffi.cast("const float *", ffi.from_buffer(img)),
+        _num(config.output.adc_offset),
+        int(seed),
+        ffi.cast("uint16_t *", ffi.from_buffer(out)),
+        overloads,
+        photons,
+    )
+    _check(status, "nb_noise_image")
+    return out, int(overloads[0]), float(photons[0])
 
 
 def mosaic_draws(config: Config) -> np.ndarray:
