@@ -258,9 +258,9 @@ static inline __attribute__((always_inline)) float render_pixel(const nb_plan *p
                             double hh = nb_dot(cell + 0, q);
                             double kk = nb_dot(cell + 3, q);
                             double ll = nb_dot(cell + 6, q);
-                            int h0 = (int)ceil(hh - 0.5);
-                            int k0 = (int)ceil(kk - 0.5);
-                            int l0 = (int)ceil(ll - 0.5);
+                            int h0 = nb_to_int(ceil(hh - 0.5));
+                            int k0 = nb_to_int(ceil(kk - 0.5));
+                            int l0 = nb_to_int(ceil(ll - 0.5));
                             double F_latt = lattice_factor(p, hh, kk, ll, h0, k0, l0);
                             long step = 0;
                             if (tr) {

@@ -82,6 +82,14 @@ struct nb_plan {
     double *mosaic_draws;           /* domains x 3 */
 };
 
+/* (int)x as x86-64 computes it (truncation; NaN and out-of-range give
+ * INT_MIN), without the undefined behaviour of a plain C cast. */
+static inline int nb_to_int(double x)
+{
+    if (x > -2147483649.0 && x < 2147483648.0) return (int)x;
+    return (-2147483647 - 1);
+}
+
 /* State that the legacy carried from one pixel to the next in raster order. */
 typedef struct {
     int interpolate;                /* tricubic interpolation still on */

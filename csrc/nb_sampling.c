@@ -31,7 +31,7 @@ static void select_steps(int *n, double *range, double *step, double count_only_
                 *step = *range;
                 *n = 2;
             } else {
-                *n = (int)ceil(*range / *step);
+                *n = nb_to_int(ceil(*range / *step));
             }
         }
     } else {
@@ -81,7 +81,7 @@ static void select_phi(nb_build *b, double *osc_io, double *phistep_io, int *phi
                 phisteps = 2;
                 phistep = osc / 2.0;
             } else {
-                phisteps = (int)ceil(osc / phistep);
+                phisteps = nb_to_int(ceil(osc / phistep));
             }
         }
     } else {
@@ -121,7 +121,7 @@ static void select_layers(int *n, double *thick, double *step)
                 *n = 2;
                 *step = *thick / *n;
             } else {
-                *n = (int)ceil(*thick / *step);
+                *n = nb_to_int(ceil(*thick / *step));
             }
         }
     } else {
@@ -230,7 +230,8 @@ int nb_build_sampling(nb_build *b)
     if (phisteps < 1 || phisteps > 1000000)
         return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "phi: %d steps (from osc %g deg, step %g deg) is out of range 1..1e6",
                        phisteps, osc * RTD, phistep * RTD);
-    if (b->hdivsteps > 100000 || b->vdivsteps > 100000 || b->dispsteps > 100000 || thicksteps > 100000)
+    if (b->hdivsteps > 100000 || b->vdivsteps > 100000 || b->dispsteps > 100000 || thicksteps > 100000 ||
+        (double)b->hdivsteps * b->vdivsteps * b->dispsteps > 1.0e7)
         return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "divergence, dispersion or sensor-layer step count is unreasonably large");
 
     p->thick = thick;
