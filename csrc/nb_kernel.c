@@ -24,7 +24,13 @@ static inline double sinc3(double x)
     return 3.0 * (sin(x) / x - cos(x)) / (x * x);
 }
 
-static inline double lattice_factor(const nb_plan *p, double h, double k, double l, int h0, int k0, int l0)
+/* nearest whole index, halves rounded up (legacy ceil(x - 0.5)) */
+static inline int nearest_index(double x)
+{
+    return nb_to_int(ceil(x - 0.5));
+}
+
+static inline double lattice_factor(const nb_plan *p, double h, double k, double l)
 {
     double Na = p->Na, Nb = p->Nb, Nc = p->Nc;
     double F_latt = 1.0;
@@ -34,6 +40,7 @@ static inline double lattice_factor(const nb_plan *p, double h, double k, double
         if (Nc > 1) F_latt *= sincg(M_PI * l, Nc);
         return F_latt;
     }
+    int h0 = nearest_index(h), k0 = nearest_index(k), l0 = nearest_index(l);
     if (p->shape == NB_SHAPE_ROUND) {
         double hrad_sqr = (h - h0) * (h - h0) * Na * Na + (k - k0) * (k - k0) * Nb * Nb + (l - l0) * (l - l0) * Nc * Nc;
         return Na * Nb * Nc * 0.723601254558268 * sinc3(M_PI * sqrt(hrad_sqr * p->fudge));
@@ -84,10 +91,11 @@ static double tricubic(const nb_plan *p, double h, double k, double l)
     return polint(hd, along_h, h);
 }
 
-static inline double structure_factor(const nb_plan *p, nb_raster_state *st, double h, double k, double l, int h0,
-                                      int k0, int l0)
+static inline double structure_factor(const nb_plan *p, nb_raster_state *st, double h, double k, double l)
 {
+    if (!p->hkls) return p->default_F; /* no table: interpolation is off and every F is default_F */
     double F_cell = 0.0;
+    int h0 = nearest_index(h), k0 = nearest_index(k), l0 = nearest_index(l);
     if (st->interpolate) {
         /* the stencil must stay inside the table, else tricubic goes off for good */
         if ((h - p->h_min + 3) > p->h_range || (h - 2 < p->h_min) || (k - p->k_min + 3) > p->k_range ||
@@ -106,7 +114,7 @@ static inline double structure_factor(const nb_plan *p, nb_raster_state *st, dou
             return tricubic(p, h, k, l);
         }
     }
-    if (p->hkls && h0 <= p->h_max && h0 >= p->h_min && k0 <= p->k_max && k0 >= p->k_min && l0 <= p->l_max &&
+    if (h0 <= p->h_max && h0 >= p->h_min && k0 <= p->k_max && k0 >= p->k_min && l0 <= p->l_max &&
         l0 >= p->l_min) {
         F_cell = p->fhkl[((size_t)(h0 - p->h_min) * p->k_range + (size_t)(k0 - p->k_min)) * p->l_range +
                          (size_t)(l0 - p->l_min)];
@@ -258,10 +266,7 @@ static inline __attribute__((always_inline)) float render_pixel(const nb_plan *p
                             double hh = nb_dot(cell + 0, q);
                             double kk = nb_dot(cell + 3, q);
                             double ll = nb_dot(cell + 6, q);
-                            int h0 = nb_to_int(ceil(hh - 0.5));
-                            int k0 = nb_to_int(ceil(kk - 0.5));
-                            int l0 = nb_to_int(ceil(ll - 0.5));
-                            double F_latt = lattice_factor(p, hh, kk, ll, h0, k0, l0);
+                            double F_latt = lattice_factor(p, hh, kk, ll);
                             long step = 0;
                             if (tr) {
                                 step = (tsr * H + k) * M + m;
@@ -275,7 +280,7 @@ static inline __attribute__((always_inline)) float render_pixel(const nb_plan *p
                             }
                             if (F_latt == 0.0 && p->water_size == 0.0) continue;
 
-                            double F_cell = structure_factor(p, st, hh, kk, ll, h0, k0, l0);
+                            double F_cell = structure_factor(p, st, hh, kk, ll);
                             if (tr) tr->F_cell[step] = F_cell;
                             I += F_cell * F_cell * F_latt * F_latt;
                             /* legacy: these multiply the running sum, not the new term */
