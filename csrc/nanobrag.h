@@ -145,7 +145,7 @@ typedef struct {
     int curved_detector;
     int point_pixel;                /* solid angle 1/R^2 without obliquity */
     double detector_thick_um;
-    double detector_abs_um;         /* attenuation depth; NaN = unset (mu = 1/thickness); inf or 0 = no sensor model (thickness ignored) */
+    double detector_abs_um;         /* attenuation depth; NaN = unset (mu = 1/thickness); inf or 0 = mu 0 (nothing absorbed) */
     int detector_thicksteps;        /* -1 = unset */
     const uint16_t *mask;           /* slow x fast, 0 = skip pixel; NULL = none */
     int mask_pixels[2];             /* fast, slow extent of the mask buffer (must match the detector) */

@@ -199,16 +199,14 @@ int nb_build_sampling(nb_build *b)
     select_steps(&b->vdivsteps, &b->vdivrange, &b->vdivstep, 1.0);
     select_steps(&b->dispsteps, &b->dispersion, &b->dispstep, 1.0);
 
-    /* sensor layers (um); an infinite or zero attenuation depth disables the sensor model */
+    /* sensor layers (um); an infinite (or, as the legacy reads it, zero) attenuation
+     * depth is mu = 0: nothing is absorbed, so a sensor of non-zero thickness captures
+     * nothing (the command line drops the thickness given before such a depth) */
     double thick = c->detector_thick_um * 1e-6;
     double mu = -1.0;
     if (!isnan(c->detector_abs_um)) {
-        if (isinf(c->detector_abs_um) || c->detector_abs_um == 0.0) {
-            thick = 0.0;
-            mu = 0.0;
-        } else {
-            mu = 1.0 / (c->detector_abs_um * 1e-6);
-        }
+        if (isinf(c->detector_abs_um) || c->detector_abs_um == 0.0) mu = 0.0;
+        else mu = 1.0 / (c->detector_abs_um * 1e-6);
     }
     double thickstep = -1.0;
     int thicksteps = c->detector_thicksteps;

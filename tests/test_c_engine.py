@@ -367,3 +367,17 @@ def test_plan_and_config_noise_entry_points_agree_with_a_continued_stream(render
     other.crystal.mosaic_seed = 778
     assert not np.array_equal(engine.noise_image(other, image, seed=-3)[0], by_config[-3])
     assert np.array_equal(engine.noise_image(other, image, seed=3)[0], by_config[3])
+
+
+def test_infinite_attenuation_depth_means_nothing_is_absorbed():
+    """Legacy: '-detector_abs inf' gives mu = 0; with a sensor thickness left (given
+    afterwards on the command line) the capture fraction and the image are 0
+    ('sensor is 0.0001 m thick in 2 layers with mu= 0', max_I = 0 in a legacy run)."""
+    cfg = _minimal()
+    cfg.detector.detpixels = (16, 16)
+    cfg.detector.attenuation_depth_um = float("inf")
+    assert engine.simulate(cfg).float_image.max() > 0  # no thickness: no sensor model
+    cfg.detector.thickness_um = 100.0
+    result = engine.simulate(cfg)
+    assert result.geometry.detector_mu_per_m == 0.0 and result.geometry.detector_thicksteps == 2
+    assert result.float_image.max() == 0.0
