@@ -506,7 +506,7 @@ DELIBERATE = {
     "-pix0_vector_mm": {"-pix0_vector"},  # same handler in the legacy program; mm here (value unused)
     "-detsize_x": set(), "-detsize_y": set(),  # ignored by the legacy program, aliases here
     # nanobrag's own options: unknown to the legacy program
-    "-engine": set(), "-phi_mode": set(), "-device": set(), "-dtype": set(), "-nthreads": set(),
+    "-engine": set(), "-phi_mode": set(), "-device": set(), "-dtype": set(), "-nthreads": set(), "-example": set(),
 }
 
 
