@@ -145,9 +145,10 @@ typedef struct {
     int curved_detector;
     int point_pixel;                /* solid angle 1/R^2 without obliquity */
     double detector_thick_um;
-    double detector_abs_um;         /* attenuation depth; NaN = unset (mu = 1/thickness), inf or 0 = no absorption */
+    double detector_abs_um;         /* attenuation depth; NaN = unset (mu = 1/thickness); inf or 0 = mu 0 (nothing absorbed) */
     int detector_thicksteps;        /* -1 = unset */
     const uint16_t *mask;           /* slow x fast, 0 = skip pixel; NULL = none */
+    int mask_pixels[2];             /* fast, slow extent of the mask buffer (must match the detector) */
     int roi[4];                     /* xmin, xmax, ymin, ymax inclusive pixel indices; -1 = unset */
 
     /* ---- sampling ---- */
@@ -215,15 +216,19 @@ typedef struct {
 
 /* Engine-level facts of a run (image statistics are computed from the image). */
 typedef struct {
-    double omega_sum;                     /* solid angle summed over sub-pixels, as the legacy reports */
+    double omega_sum;                     /* solid angle in effect summed over every (layer, sub-pixel) of every
+                                             rendered pixel in raster order; the legacy prints omega_sum/steps */
     long interpolation_switchoff_pixel;   /* raster index where tricubic F switched off; -1 none */
 } nb_run_stats;
 
 /* Per-pixel intermediate values for nb_plan_trace().  The caller allocates every
  * buffer; dims are (P pixels, T layers, S = oversample^2 sub-pixels (slow-major),
  * R sources, H phi steps, M mosaic domains).  A NULL buffer is skipped.
- * Values that the loop did not evaluate (dmin-culled paths, F_cell after a zero
- * F_latt) are NaN. */
+ * Values that the loop did not evaluate are NaN: for a dmin-culled path its
+ * polar factor, cell vectors, indices and factors (its scattering vector is
+ * still filled); F_cell after a zero F_latt; everything of a pixel outside the
+ * ROI or masked (whose value is 0).  The values are those of the full run,
+ * including the raster-order states (first phi loop, interpolation switch-off). */
 typedef struct {
     double *pixel_pos_m;        /* P*T*S*3 sub-pixel position */
     double *omega;              /* P*T*S   solid angle in effect */
@@ -252,11 +257,16 @@ NB_API void nb_plan_free(nb_plan *plan);
 NB_API int nb_plan_derived(const nb_plan *plan, nb_derived *derived);
 
 /* Render the float image (spixels*fpixels floats, zeroed by the call) with
- * nthreads threads (<=0: all available).  Results do not depend on nthreads. */
+ * nthreads threads (<=0: all available).  Results do not depend on nthreads.
+ * The progress callback is called from the calling thread only, with raster
+ * pixels done; cancellation takes effect between rows (NB_ERR_CANCELLED, the
+ * image is then incomplete).  The interpolation switch-off warning goes to
+ * the log callback. */
 NB_API int nb_plan_run(const nb_plan *plan, float *float_image, size_t float_image_len,
                        int nthreads, nb_run_stats *stats);
 
-/* Intermediate values for the pixels (slow, fast) given as pairs in pixels[2*i]. */
+/* Intermediate values for the pixels (slow, fast) given as pairs in pixels[2*i];
+ * NB_ERR_INVALID_ARGUMENT for a pixel outside the detector. */
 NB_API int nb_plan_trace(const nb_plan *plan, const int *pixels, size_t pixel_count,
                          nb_trace_buffers *buffers);
 
@@ -268,6 +278,13 @@ NB_API int nb_plan_trace(const nb_plan *plan, const int *pixels, size_t pixel_co
 NB_API int nb_plan_noise_image(const nb_plan *plan, const float *float_image, size_t float_image_len,
                                double adc_offset, long noise_seed, uint16_t *noise_image,
                                long *overloads, double *photons);
+
+/* The same noise image from a config alone, for a float image of fpixels x
+ * spixels: only the config's ROI and the random draws made before the noise
+ * (random misset, mosaic domains) are used, so no cell or structure factors
+ * are needed. */
+NB_API int nb_noise_image(const nb_config *config, int fpixels, int spixels, const float *float_image,
+                          double adc_offset, long noise_seed, uint16_t *noise_image, long *overloads, double *photons);
 
 /* The uniform deviates behind the plan's mosaic domains: for domain i,
  * draws[3i] = 2*ran1-1 (r1), draws[3i+1] = 2*ran1-1 (r2) and

@@ -7,6 +7,8 @@ deterministic (fixed seed).
 """
 from __future__ import annotations
 
+import functools
+
 from typing import Sequence, Tuple
 
 import numpy as np
@@ -19,13 +21,20 @@ __all__ = ["EXAMPLE_CELL", "example_structure_factors", "example_config"]
 #: a, b, c (Angstrom), alpha, beta, gamma (degrees)
 EXAMPLE_CELL: Tuple[float, ...] = (79.1, 79.1, 37.9, 90.0, 90.0, 90.0)
 
-def example_structure_factors(
-    cell: Sequence[float] = EXAMPLE_CELL,
+def example_structure_factors(*args, **kwargs) -> StructureFactorTable:
+    """|F(hkl)| of pseudo-random light atoms in an orthogonal cell (see :func:`_computed_table`)."""
+    hkl_min, grid = _computed_table(*args, **kwargs)
+    return StructureFactorTable(hkl_min=hkl_min, amplitudes=grid.copy(), source="built-in example")
+
+
+@functools.lru_cache(maxsize=4)
+def _computed_table(
+    cell: Tuple[float, ...] = EXAMPLE_CELL,
     d_min_A: float = 3.0,
     n_atoms: int = 300,
     b_factor_A2: float = 20.0,
     seed: int = 20251122,
-) -> StructureFactorTable:
+):
     """|F(hkl)| of ``n_atoms`` pseudo-random light atoms in an orthogonal cell, to ``d_min_A``.
 
     f(s) = Z * exp(-B s^2) with s = sin(theta)/lambda = 1/(2d), Z in 6-8 (C, N, O).
@@ -48,7 +57,8 @@ def example_structure_factors(
     F = np.abs(np.sum(f_atom * np.exp(1j * phase), axis=1))
     grid = np.zeros(H.shape, dtype=np.float64)
     grid[keep] = F
-    return StructureFactorTable(hkl_min=(-hmax, -kmax, -lmax), amplitudes=grid, source="built-in example")
+    grid.flags.writeable = False
+    return (-hmax, -kmax, -lmax), grid
 
 
 def example_config() -> Config:

@@ -1,4 +1,9 @@
-"""In-process binding of the nanobrag C engine (cffi, ABI mode)."""
-from ._ffi import ffi, lib, library_path, version
+"""In-process binding of the nanobrag C engine (cffi, ABI mode).
 
-__all__ = ["ffi", "lib", "library_path", "version"]
+:mod:`nanobrag.c_engine.engine` runs a :class:`nanobrag.Config`; ``ffi`` and
+``lib`` expose the raw library for tests and other bindings.
+"""
+from ._ffi import ffi, lib, library_path, version
+from .engine import CEngineError
+
+__all__ = ["ffi", "lib", "library_path", "version", "CEngineError"]

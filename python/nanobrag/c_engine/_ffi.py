@@ -46,11 +46,15 @@ def _find(names) -> Optional[Path]:
 
 
 def _header_text() -> str:
-    for d in _candidate_dirs():
+    src = _REPO_ROOT / "csrc" / "nanobrag.h"
+    dirs = list(_candidate_dirs())
+    if os.environ.get("NANOBRAG_LIBRARY"):
+        # a library named explicitly (e.g. a sanitizer build) is built from this source tree
+        dirs.insert(1, src.parent)
+    for d in dirs:
         p = d / "nanobrag.h"
         if p.is_file():
             return p.read_text()
-    src = _REPO_ROOT / "csrc" / "nanobrag.h"
     if src.is_file():
         return src.read_text()
     raise ImportError("nanobrag: the C header nanobrag.h is missing from the installation")
