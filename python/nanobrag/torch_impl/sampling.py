@@ -189,7 +189,7 @@ def select_sampling(ctx: Context, config: Config, warnings: List[str]):
     if d.attenuation_depth_um is not None:
         depth = value_of(d.attenuation_depth_um)
         if math.isinf(depth) or depth == 0.0:
-            thick, mu = 0.0, 0.0
+            mu = 0.0  # nothing absorbed: a sensor of non-zero thickness captures nothing (legacy)
         else:
             mu = 1.0 / (depth * 1e-6)
     tn, thick, ts = _select_layers(_count(d.thicksteps), thick, -1.0)
