@@ -45,7 +45,7 @@ class PathBatch:
 
 def polarization_factor(kahn: float, incident: torch.Tensor, diffracted: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
     """Legacy polarization factor for unit incident (R, 3) and diffracted (..., 1, 3) directions -> (..., R)."""
-    cos2t = dot(incident, diffracted)
+    cos2t = (incident * diffracted).sum(-1)
     c2 = cos2t * cos2t
     s2 = 1 - c2
     if kahn == 0.0:
@@ -95,7 +95,8 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
         start = distance * run(det.beam)
         turned = rotate_about_axis(start, s, pos[..., 1] / distance)
         pos = rotate_about_axis(turned, f, pos[..., 2] / distance)
-    diffracted, airpath = unitize(pos)
+    airpath = torch.sqrt((pos * pos).sum(-1))  # never 0: the sample is not on the detector
+    diffracted = pos / airpath.unsqueeze(-1)
 
     if det.point_pixel:
         omega_raw = 1.0 / airpath / airpath
@@ -109,8 +110,9 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
         capture_raw = torch.ones((P, T, S), dtype=dt, device=ctx.device)
     else:
         parallax = dot(diffracted, o)
-        near = torch.tensor([(-t) * layers.thickstep_m * layers.mu_per_m for t in range(T)], dtype=dt, device=ctx.device)
-        far = torch.tensor([(-(t + 1)) * layers.thickstep_m * layers.mu_per_m for t in range(T)], dtype=dt, device=ctx.device)
+        layer = torch.arange(T, dtype=dt, device=ctx.device)
+        near = -layer * layers.thickstep_m * layers.mu_per_m  # legacy order: ((-t) * step) * mu
+        far = -(layer + 1) * layers.thickstep_m * layers.mu_per_m
         capture_raw = torch.exp(near.view(1, T, 1) / parallax) - torch.exp(far.view(1, T, 1) / parallax)
     capture = capture_raw if plan.oversample_thick else capture_raw[:, :, :1].expand(P, T, S)
     capture_final = capture_raw[:, T - 1, 0]
@@ -129,6 +131,11 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
     if plan.nopolar:
         polar = torch.ones((P, T, S, R), dtype=dt, device=ctx.device)
         polar_final = torch.ones((P,), dtype=dt, device=ctx.device)
+    elif plan.dmin_m == 0.0 and plan.kahn == 0.0 and not plan.oversample_polar and not for_trace:
+        # no cut and 0.5 (1 + cos^2 2theta) >= 0.5: the first path's factor is the one in effect
+        first = polarization_factor(plan.kahn, -src[:1], diffracted[:, 0, 0].unsqueeze(-2), run(det.polar))
+        polar_final = first.view(P)
+        polar = polar_final.view(P, 1, 1, 1).expand(P, T, S, R)
     else:
         incident = -src
         polar_raw = polarization_factor(plan.kahn, incident, diffracted.unsqueeze(-2), run(det.polar))

@@ -178,8 +178,8 @@ class BatchRenderer:
         for p0 in range(0, n_paths, chunk):
             q = q_t[:, p0:p0 + chunk]
             m = q.shape[1]
-            if kernel is not None and m < chunk:
-                q = torch.nn.functional.pad(q, (0, chunk - m))  # fixed shape: no recompilation
+            if kernel is not None:  # fixed shape and strides: no recompilation
+                q = torch.nn.functional.pad(q, (0, chunk - m)) if m < chunk else q.contiguous()
             total = None
             for start in range(0, cells.shape[0], step_chunk):
                 part = cells[start:start + step_chunk]
