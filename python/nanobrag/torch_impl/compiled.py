@@ -26,10 +26,18 @@ from .steps import StepSpec, path_intensity
 __all__ = ["should_compile", "compiled_kernel"]
 
 #: (step, path) elements per second per CPU thread, eager and compiled (measured, see module docstring)
-_EAGER_RATE = {torch.float64: 1.7e7, torch.float32: 1.5e7}
-_COMPILED_RATE = {torch.float64: 2.7e7, torch.float32: 4.0e7}
+_EAGER_RATE = {torch.float64: 1.6e7, torch.float32: 1.6e7}
+_COMPILED_RATE = {torch.float64: 2.9e7, torch.float32: 3.7e7}
 #: seconds to compile the kernel with a warm inductor cache, plus margin
 _COMPILE_SECONDS = 15.0
+
+#: let inductor recompute the cheap index sums inside the step-sum loop instead of storing
+#: them (one fused loop, no intermediate buffer): ~1.5x faster kernels on the reference CPU
+_INDUCTOR_OPTIONS = {
+    "realize_reads_threshold": 1000,
+    "realize_opcount_threshold": 10000,
+    "realize_acc_reads_threshold": 1000,
+}
 
 _KERNELS = {}
 
@@ -39,7 +47,7 @@ def compiled_kernel(spec: StepSpec) -> Callable:
     spec = replace(spec, fused_indices=True)
     fn = _KERNELS.get(spec)
     if fn is None:
-        fn = torch.compile(functools.partial(path_intensity, spec), dynamic=False)
+        fn = torch.compile(functools.partial(path_intensity, spec), dynamic=False, options=_INDUCTOR_OPTIONS)
         _KERNELS[spec] = fn
     return fn
 
