@@ -1,9 +1,10 @@
 """Every golden case through Config.from_args and the torch engine, in memory, phi_mode c-parity.
 
 float64: the float image within relative 1e-6 of the legacy image on every
-pixel above 1e-30 (the project-wide criterion of test_c_support), and the
-integer SMV, noise SMV, PGM and raw float files written from the result
-byte-identical to the legacy files.
+pixel above 1e-30 (the project-wide criterion of test_c_support), the derived
+geometry against the values the legacy run printed, and the integer SMV,
+noise SMV, PGM and raw float files written from the result byte-identical to
+the legacy files.
 
 float32: Pearson correlation >= 0.99999 with the legacy image and the image
 total within a relative 1e-4.  float32 carries ~7 significant digits; the
@@ -27,7 +28,7 @@ from golden_cases import all_cases, case
 from nanobrag import Config
 from nanobrag.outputs import write_legacy_outputs
 from parser_collisions import PARSER_COLLISION_CASES
-from test_c_support import assert_float_image_matches
+from test_c_support import assert_float_image_matches, geometry_against_stdout
 
 #: float32 acceptance (the issue's numbers)
 PEARSON_MIN = 0.99999
@@ -75,6 +76,13 @@ def test_float64_image_matches_legacy(torch_run, name):
     assert result.engine == "torch"
     assert result.image.dtype == torch.float64
     assert_float_image_matches(result.float_image, case(name).float_image(), name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_geometry_matches_legacy_stdout(torch_run, name):
+    """The torch derivations (cell vectors, beam centres, pix0, sources, phi steps...) against the legacy printout."""
+    cfg, result, _ = torch_run(name, "float64")
+    assert geometry_against_stdout(result.geometry, case(name).stdout()) == []
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -103,7 +103,7 @@ def test_state_crosses_small_batches(phi_mode, monkeypatch):
     interp.structure_factors = StructureFactorConfig(
         table=StructureFactorTable((-4, -4, -4), 10 + 90 * rng.random((9, 9, 9))), interpolate=True
     )
-    report = assert_parity(interp, phi_mode)
+    assert_parity(interp, phi_mode)
     res = nanobrag.simulate(interp, engine="torch", batch_pixels=7)
     assert res.interpolation_switchoff_pixel is not None  # the switch-off does happen inside the image
     assert res.interpolation_switchoff_pixel == nanobrag.simulate(interp, engine="c").interpolation_switchoff_pixel

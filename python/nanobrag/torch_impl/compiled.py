@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from typing import Callable, Optional, Tuple
+from typing import Callable
 
 import torch
 

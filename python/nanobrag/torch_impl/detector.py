@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List
 
-import numpy as np
 import torch
 
 from ..config import Config, ConfigError

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Callable, List, Optional
 
 import numpy as np
 import torch
@@ -277,7 +277,6 @@ class BatchRenderer:
             factor = factor * paths.polar
         if plan.oversample_omega:
             factor = factor * paths.omega.unsqueeze(-1)
-        n_steps = term.shape[0]
         f = torch.where(reach, factor.reshape(1, -1), torch.ones_like(term))  # (steps, Np)
         # per pixel, steps in loop order: paths (T, S, R) outer, steps inner
         f = f.t().reshape(P, -1)

@@ -7,7 +7,6 @@ the dispersion steps.  Positions are unitized at the end, as the legacy does.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import List
 

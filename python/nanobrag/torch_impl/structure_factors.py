@@ -1,7 +1,8 @@
 """Structure factor F_cell: nearest lattice point or tricubic interpolation.
 
 The table is a dense P1 grid (``StructureFactorTable``).  Reflections outside
-the grid (and every reflection when there is no grid) get ``default_F``.
+the grid (and every reflection when there is no grid) get ``default_F``; the
+nearest-point lookup itself is :func:`steps.nearest_F` (inside the hot kernel).
 Tricubic interpolation is the legacy 4x4x4 Lagrange scheme (l, then k, then
 h), including its bounds test, which is one index more conservative on the
 low side than the stencil needs.
@@ -33,28 +34,6 @@ class StructureFactorModel:
     def has_table(self) -> bool:
         return self.table is not None
 
-    # ------------------------------------------------------------------ nearest
-    def nearest(self, h0: torch.Tensor, k0: torch.Tensor, l0: torch.Tensor) -> torch.Tensor:
-        """F of the nearest lattice point (h0, k0, l0 already rounded), default_F outside."""
-        if self.table is None:
-            return self.default_F.expand_as(h0)
-        inside = self._inside((h0, k0, l0), self.hkl_min, self.hkl_max)
-        flat = self._flat_index((h0, k0, l0), inside)
-        values = self.table.reshape(-1)[flat]
-        return torch.where(inside, values, self.default_F)
-
-    def _inside(self, idx, lo, hi) -> torch.Tensor:
-        ok = None
-        for v, a, b in zip(idx, lo, hi):
-            t = (v >= a) & (v <= b)
-            ok = t if ok is None else ok & t
-        return ok
-
-    def _flat_index(self, idx, inside) -> torch.Tensor:
-        hn, kn, ln = self.table.shape
-        parts = [torch.where(inside, v - m, torch.zeros_like(v)).long() for v, m in zip(idx, self.hkl_min)]
-        return (parts[0] * kn + parts[1]) * ln + parts[2]
-
     # ------------------------------------------------------------------ tricubic
     def out_of_range(self, h: torch.Tensor, k: torch.Tensor, l: torch.Tensor) -> torch.Tensor:
         """The legacy test on the fractional indices that switches interpolation off."""
@@ -72,7 +51,6 @@ class StructureFactorModel:
         nodes = [b.unsqueeze(-1) + offsets for b in base]  # (..., 4) per axis
         lo = self.hkl_min
         hi = self.hkl_max
-        inside = None
         idx = []
         for axis in range(3):
             n = nodes[axis]

@@ -8,7 +8,7 @@ evaluated with every per-step value kept.
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ import torch
 from ..config import ConfigError
 from .phi_carry import NO_POSITION
 from .plan import Plan
-from .render import BatchRenderer, RenderOptions, batch_pixels, uses_step_values
+from .render import BatchRenderer, RenderOptions, batch_pixels
 
 __all__ = ["trace_pixels"]
 
@@ -71,7 +71,6 @@ def _assemble(plan: Plan, value, extra) -> Dict[str, np.ndarray]:
     values = extra["values"]
     P, T, S, R = paths.survive.shape
     H, M = plan.phi.steps, plan.mosaic.domains
-    steps = H * M
     alive = paths.survive.reshape(1, -1)  # (1, Np)
 
     def per_step(x):  # (steps, Np) -> (P, T, S, R, H, M), NaN on culled paths
