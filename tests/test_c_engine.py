@@ -381,3 +381,14 @@ def test_infinite_attenuation_depth_means_nothing_is_absorbed():
     result = engine.simulate(cfg)
     assert result.geometry.detector_mu_per_m == 0.0 and result.geometry.detector_thicksteps == 2
     assert result.float_image.max() == 0.0
+
+
+def test_configurations_the_library_refuses_raise_config_error():
+    """An out-of-domain value is a ConfigError from either engine (here: 0 phi steps from -osc 0 with a step)."""
+    from nanobrag import ConfigError
+    from nanobrag.c_engine import CEngineConfigError
+
+    config = Config.from_args("-cell 50 60 70 90 90 90 -default_F 10 -detpixels 8 -osc 0 -phistep 0.2".split())
+    with pytest.raises(ConfigError, match="phi") as info:
+        engine.simulate(config)
+    assert isinstance(info.value, CEngineConfigError)

@@ -4,6 +4,6 @@
 ``lib`` expose the raw library for tests and other bindings.
 """
 from ._ffi import ffi, lib, library_path, version
-from .engine import CEngineError
+from .engine import CEngineConfigError, CEngineError
 
-__all__ = ["ffi", "lib", "library_path", "version", "CEngineError"]
+__all__ = ["ffi", "lib", "library_path", "version", "CEngineError", "CEngineConfigError"]

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..results import Geometry, SimulationResult
 from ._ffi import ffi, lib
 
@@ -71,11 +71,23 @@ _TRACE_FIELDS = (
 
 
 class CEngineError(RuntimeError):
-    """The C library refused a configuration or failed; the message is the library's."""
+    """The C library failed; the message is the library's."""
 
     def __init__(self, message: str, status: int = 0):
         super().__init__(message)
         self.status = status
+
+
+class CEngineConfigError(CEngineError, ConfigError):
+    """The C library refused a configuration (NB_ERR_INVALID_ARGUMENT): also a ConfigError."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message, status)
+
+
+def _error(text: str, status: int) -> CEngineError:
+    cls = CEngineConfigError if status == lib.NB_ERR_INVALID_ARGUMENT else CEngineError
+    return cls(text, status)
 
 
 # ---------------------------------------------------------------- conversion
@@ -99,7 +111,7 @@ def _vec3(name: str, v: Any) -> Tuple[float, float, float]:
         v = v.detach().cpu().numpy()
     values = [_num(x) for x in np.asarray(v, dtype=object).reshape(-1)]
     if len(values) != 3:
-        raise CEngineError(f"{name} must hold 3 numbers, got {len(values)}")
+        raise CEngineConfigError(f"{name} must hold 3 numbers, got {len(values)}")
     return values[0], values[1], values[2]
 
 
@@ -136,7 +148,7 @@ def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any
     if xt.cell is not None:
         cell = [_num(v) for v in xt.cell]
         if len(cell) != 6:
-            raise CEngineError(f"crystal.cell must hold 6 numbers, got {len(cell)}")
+            raise CEngineConfigError(f"crystal.cell must hold 6 numbers, got {len(cell)}")
         cfg.has_cell = 1
         cfg.cell[0:6] = cell
     if xt.mosflm_matrix is not None:
@@ -145,7 +157,7 @@ def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any
             m = m.detach().cpu().numpy()
         m = np.asarray(m, dtype=np.float64)
         if m.shape != (3, 3):
-            raise CEngineError(f"crystal.mosflm_matrix must be 3x3, got shape {m.shape}")
+            raise CEngineConfigError(f"crystal.mosflm_matrix must be 3x3, got shape {m.shape}")
         cfg.has_mosflm_matrix = 1
         cfg.mosflm_matrix[0:9] = [float(v) for v in m.reshape(-1)]
     if xt.misset_random:
@@ -162,7 +174,7 @@ def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any
     cfg.n_cells[0:3] = list(_vec3("crystal.n_cells", xt.n_cells))
     cfg.crystal_size_mm[0:3] = list(_vec3("crystal.size_mm", xt.size_mm))
     if xt.shape not in _SHAPES:
-        raise CEngineError(f"crystal.shape must be one of {', '.join(_SHAPES)}; got {xt.shape!r}")
+        raise CEngineConfigError(f"crystal.shape must be one of {', '.join(_SHAPES)}; got {xt.shape!r}")
     cfg.xtal_shape = _SHAPES[xt.shape]
     cfg.fudge = _num(xt.fudge)
     cfg.mosaic_spread_deg = _num(xt.mosaic_spread_deg)
@@ -206,10 +218,10 @@ def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any
 
     # detector
     if det.convention not in _CONVENTIONS:
-        raise CEngineError(f"detector.convention must be one of {', '.join(_CONVENTIONS)}; got {det.convention!r}")
+        raise CEngineConfigError(f"detector.convention must be one of {', '.join(_CONVENTIONS)}; got {det.convention!r}")
     cfg.convention = _CONVENTIONS[det.convention]
     if det.pivot not in _PIVOTS:
-        raise CEngineError(f"detector.pivot must be 'beam' or 'sample'; got {det.pivot!r}")
+        raise CEngineConfigError(f"detector.pivot must be 'beam' or 'sample'; got {det.pivot!r}")
     cfg.pivot = _PIVOTS[det.pivot]
     cfg.distance_mm = _num(det.distance_mm)
     cfg.close_distance_mm = _num(det.close_distance_mm)
@@ -237,7 +249,7 @@ def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any
         if hasattr(det.mask, "detach"):
             mask = det.mask.detach().cpu().numpy()
         if mask.ndim != 2:
-            raise CEngineError(f"detector.mask must be a 2-D (slow, fast) array, got {mask.ndim} dimensions")
+            raise CEngineConfigError(f"detector.mask must be a 2-D (slow, fast) array, got {mask.ndim} dimensions")
         # only zero / non-zero matters to the legacy program
         mask = np.ascontiguousarray(mask != 0, dtype=np.uint16)
         keep.append(mask)
@@ -257,7 +269,7 @@ def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any
     cfg.oversample_omega = int(bool(smp.oversample_omega))
     cfg.dmin_A = _num(smp.dmin_A)
     if config.phi_mode not in _PHI_MODES:
-        raise CEngineError(f"phi_mode must be one of {', '.join(_PHI_MODES)}; got {config.phi_mode!r}")
+        raise CEngineConfigError(f"phi_mode must be one of {', '.join(_PHI_MODES)}; got {config.phi_mode!r}")
     cfg.phi_mode = _PHI_MODES[config.phi_mode]
 
     # background
@@ -286,7 +298,7 @@ class _Plan:
         status = lib.nb_plan_create(cfg, plan, message, 1024)
         if status != lib.NB_OK:
             text = ffi.string(message).decode(errors="replace") or ffi.string(lib.nb_status_message(status)).decode()
-            raise CEngineError(text, status)
+            raise _error(text, status)
         self.ptr = plan[0]
 
     def _on_log(self, user, level, message) -> None:
@@ -323,7 +335,7 @@ class _Plan:
 def _check(status: int, what: str = "") -> None:
     if status != lib.NB_OK:
         text = ffi.string(lib.nb_status_message(status)).decode()
-        raise CEngineError(f"{what}: {text}" if what else text, status)
+        raise _error(f"{what}: {text}" if what else text, status)
 
 
 def _tuple3(arr) -> Tuple[float, float, float]:
