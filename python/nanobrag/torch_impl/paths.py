@@ -104,7 +104,8 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
     omega_final = omega_raw[:, 0, 0]
 
     layers = plan.layers
-    if layers.thick_m == 0.0:
+    if layers.thick_m == 0.0 and not plan.oversample_thick:
+        # (legacy: oversample_thick recomputes the formula even without a sensor, giving 0)
         capture_raw = torch.ones((P, T, S), dtype=dt, device=ctx.device)
     else:
         parallax = dot(diffracted, o)
@@ -126,7 +127,7 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
     else:
         survive = torch.ones((P, T, S, R), dtype=torch.bool, device=ctx.device)
 
-    if plan.nopolar:
+    if plan.nopolar and not plan.oversample_polar:  # (legacy: oversample_polar recomputes even with nopolar)
         polar = torch.ones((P, T, S, R), dtype=dt, device=ctx.device)
         polar_final = torch.ones((P,), dtype=dt, device=ctx.device)
     elif plan.dmin_m == 0.0 and plan.kahn == 0.0 and not plan.oversample_polar and not for_trace:

@@ -64,7 +64,7 @@ def derive_sources(
         lam = ctx.constant(rows[:, 4])
         lam = torch.where(torch.isnan(lam), wavelength_m.expand_as(lam), lam)
         position = unitize(xyz)[0]
-        return SourceModel(position=position, wavelength=lam, divergence_steps=0)
+        return SourceModel(position=position, wavelength=lam, divergence_steps=-1)  # legacy: not counted
 
     directions = []
     for ih in range(spectral.hdivsteps):
