@@ -14,7 +14,6 @@ and the returned image.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -92,10 +91,6 @@ class Context:
         """dtype of the per-path geometry and of the Miller indices (float64 where available)."""
         return self.derive_dtype
 
-    @property
-    def dtype_name(self) -> str:
-        return "float64" if self.dtype == torch.float64 else "float32"
-
     def scalar(self, x: Any) -> torch.Tensor:
         """A 0-d derivation tensor; tensors keep their autograd graph."""
         if isinstance(x, torch.Tensor):
@@ -116,9 +111,3 @@ class Context:
     def constant(self, values, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
         return torch.as_tensor(values, dtype=dtype or self.derive_dtype, device=self.device)
 
-    def to_run(self, t: torch.Tensor) -> torch.Tensor:
-        return t.to(self.dtype)
-
-
-def is_integer_valued(x: float) -> bool:
-    return math.isfinite(x) and float(x).is_integer()
