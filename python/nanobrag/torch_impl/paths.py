@@ -1,0 +1,172 @@
+"""Per-pixel quantities of a batch of pixels, before the phi/mosaic steps.
+
+For pixels P, thickness layers T, sub-pixels S (slow-major) and sources R
+this computes the sub-pixel positions, diffracted directions, solid angle,
+capture fraction, scattering vectors, the dmin cut and the polarization
+factor, each with the legacy caching rules ("in effect" values): omega from
+the first sub-pixel of the first layer, capture from the first sub-pixel of
+each layer (the last layer's value scales the pixel), polarization from the
+first path that survives the dmin cut -- unless the matching
+``oversample_*`` flag asks for per-step values.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+import torch
+
+from .plan import Plan
+from .vectors import cross, dot, rotate_about_axis, unitize
+
+__all__ = ["PathBatch", "prepare_paths", "polarization_factor"]
+
+
+@dataclass
+class PathBatch:
+    pix: torch.Tensor  # (P,) raster indices
+    pixel_pos: torch.Tensor  # (P, T, S, 3) m
+    diffracted: torch.Tensor  # (P, T, S, 3) unit
+    omega: torch.Tensor  # (P, T, S) in effect
+    capture: torch.Tensor  # (P, T, S) in effect
+    scattering: torch.Tensor  # (P, T, S, R, 3) 1/m
+    survive: torch.Tensor  # (P, T, S, R) bool: path passes the dmin cut
+    polar: torch.Tensor  # (P, T, S, R) in effect (NaN on culled paths)
+    omega_final: torch.Tensor  # (P,) factors applied to the pixel sum
+    capture_final: torch.Tensor
+    polar_final: torch.Tensor
+    omega_sum: torch.Tensor  # (P,) legacy omega bookkeeping: in-effect omega summed over T, S
+
+    @property
+    def pixels(self) -> int:
+        return int(self.pix.shape[0])
+
+
+def polarization_factor(kahn: float, incident: torch.Tensor, diffracted: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
+    """Legacy polarization factor for unit incident (R, 3) and diffracted (..., 1, 3) directions -> (..., R)."""
+    cos2t = (incident * diffracted).sum(-1)
+    c2 = cos2t * cos2t
+    s2 = 1 - c2
+    if kahn == 0.0:
+        return 0.5 * (1.0 + c2)
+    b_in = unitize(cross(axis, incident))[0]
+    e_in = unitize(cross(incident, b_in))[0]
+    psi = -torch.atan2(dot(diffracted, b_in), dot(diffracted, e_in))
+    return 0.5 * (1.0 + c2 - kahn * torch.cos(2 * psi) * s2)
+
+
+def _first_true(mask: torch.Tensor):
+    """(index of the first True along the last axis, any True) without host synchronisation."""
+    n = mask.shape[-1]
+    order = torch.arange(n, 0, -1, device=mask.device)
+    score = mask.to(torch.int64) * order
+    return torch.argmax(score, dim=-1), mask.any(dim=-1)
+
+
+def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> PathBatch:
+    ctx, det = plan.ctx, plan.detector
+    dt = ctx.path_dtype
+    run = lambda t: t.to(dt)  # noqa: E731
+    P = pix.shape[0]
+    T, os = plan.layer_count, plan.oversample
+    S = os * os
+    fp = (pix % det.fpixels).to(dt)
+    sp = torch.div(pix, det.fpixels, rounding_mode="floor").to(dt)
+
+    px = run(det.pixel_size)
+    subpx = px / os
+    sub = torch.arange(os, device=ctx.device, dtype=dt)
+    sub_s = sub.repeat_interleave(os)  # slow-major sub-pixel order
+    sub_f = sub.repeat(os)
+    fdet_coord = subpx * (fp.view(P, 1) * os + sub_f.view(1, S)) + subpx / 2.0  # (P, S)
+    sdet_coord = subpx * (sp.view(P, 1) * os + sub_s.view(1, S)) + subpx / 2.0
+    odet_coord = torch.arange(T, device=ctx.device, dtype=dt) * plan.layers.thickstep_m  # (T,)
+
+    f, s, o, pix0 = run(det.fdet), run(det.sdet), run(det.odet), run(det.pix0)
+    pos = (
+        fdet_coord.view(P, 1, S, 1) * f
+        + sdet_coord.view(P, 1, S, 1) * s
+        + odet_coord.view(1, T, 1, 1) * o
+        + pix0
+    )  # (P, T, S, 3)
+    if det.curved:
+        distance = run(det.distance)
+        start = distance * run(det.beam)
+        turned = rotate_about_axis(start, s, pos[..., 1] / distance)
+        pos = rotate_about_axis(turned, f, pos[..., 2] / distance)
+    airpath = torch.sqrt((pos * pos).sum(-1))  # never 0: the sample is not on the detector
+    diffracted = pos / airpath.unsqueeze(-1)
+
+    if det.point_pixel:
+        omega_raw = 1.0 / airpath / airpath
+    else:
+        omega_raw = px * px / airpath / airpath * run(det.close_distance) / airpath
+    omega = omega_raw if plan.oversample_omega else omega_raw[:, :1, :1].expand(P, T, S)
+    omega_final = omega_raw[:, 0, 0]
+
+    layers = plan.layers
+    if layers.thick_m == 0.0 and not plan.oversample_thick:
+        # (legacy: oversample_thick recomputes the formula even without a sensor, giving 0)
+        capture_raw = torch.ones((P, T, S), dtype=dt, device=ctx.device)
+    else:
+        parallax = dot(diffracted, o)
+        layer = torch.arange(T, dtype=dt, device=ctx.device)
+        near = -layer * layers.thickstep_m * layers.mu_per_m  # legacy order: ((-t) * step) * mu
+        far = -(layer + 1) * layers.thickstep_m * layers.mu_per_m
+        capture_raw = torch.exp(near.view(1, T, 1) / parallax) - torch.exp(far.view(1, T, 1) / parallax)
+    capture = capture_raw if plan.oversample_thick else capture_raw[:, :, :1].expand(P, T, S)
+    capture_final = capture_raw[:, T - 1, 0]
+
+    src = run(plan.sources.position)  # (R, 3) towards the sources
+    lam = run(plan.sources.wavelength)  # (R,)
+    R = src.shape[0]
+    scattering = (diffracted.unsqueeze(-2) + src) / lam.view(R, 1)  # (P, T, S, R, 3)
+    if plan.dmin_m > 0.0:
+        stol = 0.5 * torch.sqrt(dot(scattering, scattering))
+        culled = (stol > 0) & (plan.dmin_m > 0.5 / torch.where(stol > 0, stol, torch.ones_like(stol)))
+        survive = ~culled
+    else:
+        survive = torch.ones((P, T, S, R), dtype=torch.bool, device=ctx.device)
+
+    if plan.nopolar and not plan.oversample_polar:  # (legacy: oversample_polar recomputes even with nopolar)
+        polar = torch.ones((P, T, S, R), dtype=dt, device=ctx.device)
+        polar_final = torch.ones((P,), dtype=dt, device=ctx.device)
+    elif plan.dmin_m == 0.0 and plan.kahn == 0.0 and not plan.oversample_polar and not for_trace:
+        # no cut and 0.5 (1 + cos^2 2theta) >= 0.5: the first path's factor is the one in effect
+        first = polarization_factor(plan.kahn, -src[:1], diffracted[:, 0, 0].unsqueeze(-2), run(det.polar))
+        polar_final = first.view(P)
+        polar = polar_final.view(P, 1, 1, 1).expand(P, T, S, R)
+    else:
+        incident = -src
+        polar_raw = polarization_factor(plan.kahn, incident, diffracted.unsqueeze(-2), run(det.polar))
+        if plan.oversample_polar:
+            polar = polar_raw
+            polar_final = torch.ones((P,), dtype=dt, device=ctx.device)
+        else:
+            flat = polar_raw.reshape(P, -1)
+            valid = survive.reshape(P, -1) & (flat != 0)
+            first, found = _first_true(valid)
+            chosen = flat.gather(1, first.view(P, 1)).view(P)
+            polar_final = torch.where(found, chosen, torch.zeros_like(chosen))
+            if for_trace:
+                n = torch.arange(flat.shape[1], device=ctx.device).view(1, -1)
+                after = found.view(P, 1) & (n >= first.view(P, 1))
+                polar = torch.where(after, polar_final.view(P, 1), flat).reshape(P, T, S, R)
+            else:
+                polar = polar_final.view(P, 1, 1, 1).expand(P, T, S, R)
+    if for_trace:
+        polar = torch.where(survive, polar, torch.full_like(polar, math.nan))
+
+    return PathBatch(
+        pix=pix,
+        pixel_pos=pos,
+        diffracted=diffracted,
+        omega=omega,
+        capture=capture,
+        scattering=scattering,
+        survive=survive,
+        polar=polar,
+        omega_final=omega_final,
+        capture_final=capture_final,
+        polar_final=polar_final,
+        omega_sum=omega.detach().sum(dim=(1, 2)),  # bookkeeping only: not part of the graph
+    )

@@ -1,0 +1,186 @@
+"""The phi x mosaic steps of every path: Miller indices, F_latt, F_cell.
+
+Precision: cells and scattering vectors arrive in the path dtype (float64
+where available), so h, k, l are accurate; everything after the reduction to
+fractional indices runs in the dtype of ``n_cells`` (the run dtype).
+
+Layout: the step axis (phi step, mosaic domain) comes first and the paths
+last, ``(steps, paths)``, so the path axis is contiguous: one matmul of the
+rotated cells ``(steps*3, 3)`` with the scattering vectors ``(3, paths)``
+gives h, k, l, and every later operation is elementwise along contiguous
+memory (what both eager kernels and the compiled, vectorized kernel want).
+
+:func:`path_intensity` is the hot path (sum over steps of F_cell^2 F_latt^2
+per path); :func:`step_values` keeps every per-step value for the trace,
+tricubic interpolation and the ``oversample_*`` running-sum semantics.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+import torch
+
+from .lattice import LatticeSpec, lattice_factor, nearest_index, sincg
+
+__all__ = ["StepSpec", "miller_indices", "path_intensity", "step_values", "nearest_F"]
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """Static description of the per-step computation (hashable: one compiled kernel per spec)."""
+
+    lattice: LatticeSpec
+    has_table: bool
+    hkl_min: Tuple[int, int, int]
+    hkl_max: Tuple[int, int, int]
+    #: F_latt == 0 steps must be skipped explicitly (non-finite F, see path_intensity)
+    skip_zero_latt: bool
+    #: no water background: the legacy loop skips steps with F_latt == 0
+    no_water: bool
+    #: form h, k, l as explicit sums per axis (what a compiled, fused kernel wants)
+    #: instead of one matmul (what eager execution wants)
+    fused_indices: bool = False
+
+
+def miller_indices(cells: torch.Tensor, scattering_t: torch.Tensor):
+    """cells (steps, 3, 3) rows a, b, c (m); scattering_t (3, paths) 1/m -> h, k, l each (steps, paths)."""
+    n = cells.shape[0]
+    hkl = torch.mm(cells.reshape(n * 3, 3), scattering_t).view(n, 3, -1)
+    return hkl[:, 0], hkl[:, 1], hkl[:, 2]
+
+
+def nearest_F(spec: StepSpec, table: Optional[torch.Tensor], default_F: torch.Tensor, h0, k0, l0) -> torch.Tensor:
+    """F of the nearest lattice point (legacy bounds), default_F outside the table or without one."""
+    if not spec.has_table:
+        return default_F.expand_as(h0)
+    inside = None
+    idx = []
+    for v, lo, hi in zip((h0, k0, l0), spec.hkl_min, spec.hkl_max):
+        t = (v >= lo) & (v <= hi)
+        inside = t if inside is None else inside & t
+    for v, lo in zip((h0, k0, l0), spec.hkl_min):
+        idx.append(torch.where(inside, v - lo, torch.zeros_like(v)).to(torch.int64))
+    hn, kn, ln = table.shape
+    flat = (idx[0] * kn + idx[1]) * ln + idx[2]
+    return torch.where(inside, table.reshape(-1)[flat], default_F)
+
+
+def path_intensity(
+    spec: StepSpec,
+    cells: torch.Tensor,
+    scattering_t: torch.Tensor,
+    n_cells: torch.Tensor,
+    fudge: torch.Tensor,
+    recip: torch.Tensor,
+    table: Optional[torch.Tensor],
+    default_F: torch.Tensor,
+) -> torch.Tensor:
+    """Sum over the steps of F_cell^2 F_latt^2 for each path -> (paths,).
+
+    With finite structure factors a step with F_latt == 0 contributes exactly
+    0, which is what the legacy skip gives; only non-finite F (a corrupt
+    Fdump) needs the explicit skip.  The square crystal (the common case)
+    works on the three axes at once, (steps, 3, paths), to halve the number
+    of tensor operations.
+    """
+    lat = spec.lattice
+    # inactive axes (N == 1) give sin(x)/sin(x) == 1 exactly, so all three axes go together
+    if lat.shape == "square" and not (lat.reduce and any(lat.real_n)):
+        return _square_intensity(spec, cells, scattering_t, n_cells, table, default_F)
+    h, k, l = miller_indices(cells, scattering_t)
+    h0, fh = nearest_index(h)
+    k0, fk = nearest_index(k)
+    l0, fl = nearest_index(l)
+    latt = lattice_factor(lat, (h, k, l), (h0, k0, l0), (fh, fk, fl), n_cells, fudge, recip)
+    F = nearest_F(spec, table, default_F, h0, k0, l0)
+    term = F * F * (latt * latt)
+    if spec.skip_zero_latt and spec.no_water:
+        term = torch.where(latt == 0, torch.zeros_like(term), term)
+    return term.sum(0)
+
+
+def _square_intensity(spec: StepSpec, cells, scattering_t, n_cells, table, default_F) -> torch.Tensor:
+    lat = spec.lattice
+    n = cells.shape[0]
+    N3 = n_cells.view(1, 3, 1)
+    lookup = spec.has_table or spec.skip_zero_latt
+    if spec.fused_indices:
+        return _square_intensity_fused(spec, cells, scattering_t, n_cells, table, default_F)
+    if lat.reduce:
+        # indices in the path dtype (float64), reduced, then the run dtype (float32) for the rest
+        hkl = torch.mm(cells.reshape(n * 3, 3), scattering_t).view(n, 3, -1)
+        hkl0 = torch.ceil(hkl - 0.5) if lookup else torch.round(hkl)  # any nearest integer reduces sincg
+        x = (hkl - hkl0).to(n_cells.dtype) * math.pi
+    elif lookup:
+        hkl = torch.mm(cells.reshape(n * 3, 3), scattering_t).view(n, 3, -1)
+        hkl0 = torch.ceil(hkl - 0.5)
+        x = math.pi * hkl
+    else:
+        x = torch.mm((math.pi * cells).reshape(n * 3, 3), scattering_t).view(n, 3, -1)
+    latt = sincg(x, N3, lat.grad_safe).prod(1)
+    latt2 = latt * latt
+    if not lookup:
+        return latt2.sum(0) * (default_F * default_F)
+    F = nearest_F(spec, table, default_F, hkl0[:, 0], hkl0[:, 1], hkl0[:, 2])
+    term = F * F * latt2
+    if spec.skip_zero_latt and spec.no_water:
+        term = torch.where(latt == 0, torch.zeros_like(term), term)
+    return term.sum(0)
+
+
+def _square_intensity_fused(spec: StepSpec, cells, q, n_cells, table, default_F) -> torch.Tensor:
+    """Same value as _square_intensity, one axis at a time with h = a.q written out (legacy order)."""
+    lat = spec.lattice
+    lookup = spec.has_table or spec.skip_zero_latt
+    latt = None
+    nearest = []
+    for axis in range(3):
+        a = cells[:, axis]  # (steps, 3)
+        h = a[:, 0:1] * q[0] + a[:, 1:2] * q[1] + a[:, 2:3] * q[2]  # (steps, paths)
+        h0 = None
+        if lookup:
+            h0 = torch.ceil(h - 0.5)
+        elif lat.reduce:
+            h0 = torch.round(h)
+        x = (h - h0).to(n_cells.dtype) * math.pi if lat.reduce else math.pi * h
+        r = sincg(x, n_cells[axis], lat.grad_safe)
+        latt = r if latt is None else latt * r
+        nearest.append(h0)
+    latt2 = latt * latt
+    if not lookup:
+        return latt2.sum(0) * (default_F * default_F)
+    F = nearest_F(spec, table, default_F, *nearest)
+    term = F * F * latt2
+    if spec.skip_zero_latt and spec.no_water:
+        term = torch.where(latt == 0, torch.zeros_like(term), term)
+    return term.sum(0)
+
+
+def step_values(
+    spec: StepSpec,
+    cells: torch.Tensor,
+    scattering_t: torch.Tensor,
+    n_cells: torch.Tensor,
+    fudge: torch.Tensor,
+    recip: torch.Tensor,
+    table: Optional[torch.Tensor],
+    default_F: torch.Tensor,
+) -> Dict[str, torch.Tensor]:
+    """Every per-step value, each (steps, paths): h, k, l, h0, k0, l0, F_latt, F_nearest."""
+    h, k, l = miller_indices(cells, scattering_t)
+    h0, fh = nearest_index(h)
+    k0, fk = nearest_index(k)
+    l0, fl = nearest_index(l)
+    latt = lattice_factor(spec.lattice, (h, k, l), (h0, k0, l0), (fh, fk, fl), n_cells, fudge, recip)
+    return {
+        "h": h,
+        "k": k,
+        "l": l,
+        "h0": h0,
+        "k0": k0,
+        "l0": l0,
+        "F_latt": latt,
+        "F_nearest": nearest_F(spec, table, default_F, h0, k0, l0),
+    }
