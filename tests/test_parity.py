@@ -10,13 +10,14 @@ Tolerances: nanobrag.parity.compare.DEFAULT_TOLERANCES, stated and justified the
 import json
 import warnings
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from golden_cases import all_cases, case
 from parser_collisions import PARSER_COLLISION_CASES
 from parity_strategies import configs
-from nanobrag import Config
+from nanobrag import Config, trace
 from nanobrag.parity import compare
 from nanobrag.parity.cli import main as parity_main
 
@@ -82,3 +83,31 @@ def test_parity_command_exit_status_and_json(tmp_path, monkeypatch, capsys):
     reports = json.loads(capsys.readouterr().out)
     assert reports[0]["first_divergence"] is None and reports[0]["phi_mode"] == "spec"
     assert parity_main(["-cell", "100"]) == 2  # no structure factors: a usage error, not a divergence
+
+
+@pytest.mark.parametrize("engine", ["c", "torch"])
+def test_phi_modes_differ_exactly_where_the_carry_over_applies(engine):
+    """Trace both modes: the rotated cells agree everywhere except at exact-zero phi steps of every
+    phi loop but the first one the program executes, where c-parity reuses the last non-zero rotation."""
+    from nanobrag import CrystalConfig, DetectorConfig, SamplingConfig, StructureFactorConfig
+
+    config = Config(
+        crystal=CrystalConfig(cell=(70, 80, 90, 90, 90, 90), misset_deg=(10, 20, 30), n_cells=(5, 5, 5)),
+        structure_factors=StructureFactorConfig(default_F=100.0),
+        detector=DetectorConfig(distance_mm=80.0, pixel_size_mm=0.3, detpixels=(12, 10), roi=(2, 9, 1, 8)),
+        # phi steps -0.2, -0.1, 0.0 (exact), 0.1: the zero step is mid-sweep
+        sampling=SamplingConfig(phi_start_deg=-0.2, phi_step_deg=0.1, osc_deg=0.4, phi_steps=4, oversample=2),
+    )
+    pixels = [(1, 2), (1, 3), (5, 7)]  # (1, 2) is the first rendered pixel of the ROI
+    traces = {}
+    for mode in ("spec", "c-parity"):
+        c = config.copy()
+        c.phi_mode = mode
+        traces[mode] = trace(c, pixels, engine=engine)
+    spec, carry = traces["spec"]["a_m"], traces["c-parity"]["a_m"]
+    zero_step = 2
+    others = [h for h in range(spec.shape[4]) if h != zero_step]
+    np.testing.assert_allclose(carry[:, :, :, :, others], spec[:, :, :, :, others], rtol=0, atol=1e-24)
+    # at the zero step c-parity holds the rotation of the step before it (-0.1 deg), spec the identity
+    np.testing.assert_array_equal(carry[:, :, :, :, zero_step], carry[:, :, :, :, zero_step - 1])
+    assert np.abs(carry[:, :, :, :, zero_step] - spec[:, :, :, :, zero_step]).max() > 1e-14
