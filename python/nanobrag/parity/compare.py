@@ -72,7 +72,8 @@ class Tolerance:
             idx = tuple(int(i) for i in np.argwhere(inf_mismatch)[0])
             return math.inf, math.inf, idx, False
         finite = both & np.isfinite(a)
-        diff = np.where(finite, np.abs(a - b), 0.0)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf where both hold the same inf
+            diff = np.where(finite, np.abs(a - b), 0.0)
         mag = np.where(finite, np.maximum(np.abs(a), np.abs(b)), 0.0)
         scale = float(mag.max()) if mag.size else 0.0
         atol = self.floor * scale
@@ -269,7 +270,9 @@ def _compare_images(rc: SimulationResult, rt: SimulationResult, tol: Tolerance, 
         return ImageReport(math.inf, math.inf, float("nan"), float(a.sum()), float(b.sum()), a.size, [], False)
     mad, mrd, _, ok = tol.check(a, b)
     finite = np.isfinite(a) & np.isfinite(b)
-    diff = np.where(finite, np.abs(a - b), np.where(np.isnan(a) == np.isnan(b), 0.0, np.inf))
+    same_nonfinite = (a == b) | (np.isnan(a) & np.isnan(b))
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf where both engines give inf
+        diff = np.where(finite, np.abs(a - b), np.where(same_nonfinite, 0.0, np.inf))
     mag = np.where(finite, np.maximum(np.abs(a), np.abs(b)), 0.0)
     scale = float(mag.max()) if mag.size else 0.0
     beyond = diff > tol.floor * scale + tol.rtol * mag
