@@ -38,7 +38,7 @@ def _computed_table(
     """|F(hkl)| of ``n_atoms`` pseudo-random light atoms in an orthogonal cell, to ``d_min_A``.
 
     f(s) = Z * exp(-B s^2) with s = sin(theta)/lambda = 1/(2d), Z in 6-8 (C, N, O).
-    Reflections beyond d_min are 0.  Deterministic for a given seed.
+    Reflections beyond d_min, and F(000), are 0.  Deterministic for a given seed.
     """
     a, b, c = (float(v) for v in cell[:3])
     rng = np.random.default_rng(seed)
@@ -57,6 +57,8 @@ def _computed_table(
     F = np.abs(np.sum(f_atom * np.exp(1j * phase), axis=1))
     grid = np.zeros(H.shape, dtype=np.float64)
     grid[keep] = F
+    # F(000) would put the brightest "spot" on the direct beam, where a beamstop hides it
+    grid[hmax, kmax, lmax] = 0.0
     grid.flags.writeable = False
     return (-hmax, -kmax, -lmax), grid
 
