@@ -12,7 +12,7 @@ import pytest
 from golden_cases import case
 from nanobrag import Config, CrystalConfig, StructureFactorConfig
 from nanobrag.c_engine import CEngineError, engine
-from test_c_support import (
+from c_engine_support import (
     HAND_BUILT,
     assert_float_image_matches,
     float_image_mismatches,
@@ -207,7 +207,7 @@ def test_mosaic_draws_rebuild_the_traced_domain_rotations(rendered):
         r1, r2, cap = draws[m]
         axis = (math.sqrt(1 - r2 * r2) * math.sin(math.pi * r1), math.sqrt(1 - r2 * r2) * math.cos(math.pi * r1), r2)
         angle = float(np.float32(spread * np.float32(cap)))
-        from test_c_support import rodrigues
+        from c_engine_support import rodrigues
 
         assert np.allclose(a[m], rodrigues(axis, angle, a0), rtol=1e-12, atol=1e-22)
 

@@ -18,7 +18,7 @@ from parser_collisions import PARSER_COLLISION_CASES
 from nanobrag import Config
 from nanobrag.c_engine import engine
 from nanobrag.outputs import write_legacy_outputs
-from test_c_support import assert_float_image_matches, geometry_against_stdout
+from c_engine_support import assert_float_image_matches, geometry_against_stdout
 
 SLOW_CASES = {"timing_1024"}
 

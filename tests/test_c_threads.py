@@ -7,7 +7,7 @@ import pytest
 
 from golden_cases import case
 from nanobrag.c_engine import CEngineError, engine
-from test_c_support import assert_float_image_matches, hand_built
+from c_engine_support import assert_float_image_matches, hand_built
 
 
 def _config(name, tmp_path):

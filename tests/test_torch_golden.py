@@ -1,7 +1,7 @@
 """Every golden case through Config.from_args and the torch engine, in memory, phi_mode c-parity.
 
 float64: the float image within relative 1e-6 of the legacy image on every
-pixel above 1e-30 (the project-wide criterion of test_c_support), the derived
+pixel above 1e-30 (the project-wide criterion of c_engine_support), the derived
 geometry against the values the legacy run printed, and the integer SMV,
 noise SMV, PGM and raw float files written from the result byte-identical to
 the legacy files.
@@ -28,7 +28,7 @@ from golden_cases import all_cases, case
 from nanobrag import Config
 from nanobrag.outputs import write_legacy_outputs
 from parser_collisions import PARSER_COLLISION_CASES
-from test_c_support import assert_float_image_matches, geometry_against_stdout
+from c_engine_support import assert_float_image_matches, geometry_against_stdout
 
 #: float32 acceptance (the issue's numbers)
 PEARSON_MIN = 0.99999
