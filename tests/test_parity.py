@@ -111,3 +111,36 @@ def test_phi_modes_differ_exactly_where_the_carry_over_applies(engine):
     # at the zero step c-parity holds the rotation of the step before it (-0.1 deg), spec the identity
     np.testing.assert_array_equal(carry[:, :, :, :, zero_step], carry[:, :, :, :, zero_step - 1])
     assert np.abs(carry[:, :, :, :, zero_step] - spec[:, :, :, :, zero_step]).max() > 1e-14
+
+
+def _generator():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "golden_suite_generator" / "generate.py"
+    spec = importlib.util.spec_from_file_location("generate", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_GENERATOR = _generator()
+_EXTRA_CASES = [c for c in _GENERATOR.load_cases() if not c.get("mirrors_golden")]
+
+
+@pytest.mark.parametrize("phi_mode", ["spec", "c-parity"])
+@pytest.mark.parametrize("definition", _EXTRA_CASES, ids=[c["name"] for c in _EXTRA_CASES])
+def test_engines_agree_on_the_generator_cases_beyond_the_golden_set(definition, phi_mode, tmp_path):
+    from nanobrag.legacy_flags import parse_args
+
+    _GENERATOR.place_inputs(definition, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        config, _ = parse_args(definition["args"], cwd=str(tmp_path))
+    report = compare(config, phi_mode=phi_mode)
+    assert report.first_divergence is None, report.format_table()
+    if "quirk_interpolate_global_switchoff" in definition["features"]:
+        from nanobrag import simulate
+
+        switch = simulate(config, engine="c").interpolation_switchoff_pixel
+        assert switch is not None and 0 < switch < config.detector.detpixels[0] * config.detector.detpixels[1] - 1
