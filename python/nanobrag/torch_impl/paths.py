@@ -23,12 +23,16 @@ __all__ = ["PathBatch", "prepare_paths", "polarization_factor"]
 
 @dataclass
 class PathBatch:
+    """Vectors are stored component first, (3, ...), so that every operation runs over
+    the long pixel axes (a trailing axis of 3 makes each operation several times slower);
+    the properties give the (..., 3) views of the trace."""
+
     pix: torch.Tensor  # (P,) raster indices
-    pixel_pos: torch.Tensor  # (P, T, S, 3) m
-    diffracted: torch.Tensor  # (P, T, S, 3) unit
+    pixel_pos_c: torch.Tensor  # (3, P, T, S) m
+    diffracted_c: torch.Tensor  # (3, P, T, S) unit
     omega: torch.Tensor  # (P, T, S) in effect
     capture: torch.Tensor  # (P, T, S) in effect
-    scattering: torch.Tensor  # (P, T, S, R, 3) 1/m
+    scattering_c: torch.Tensor  # (3, P, T, S, R) 1/m
     survive: torch.Tensor  # (P, T, S, R) bool: path passes the dmin cut
     polar: torch.Tensor  # (P, T, S, R) in effect (NaN on culled paths)
     omega_final: torch.Tensor  # (P,) factors applied to the pixel sum
@@ -39,6 +43,22 @@ class PathBatch:
     @property
     def pixels(self) -> int:
         return int(self.pix.shape[0])
+
+    @property
+    def pixel_pos(self) -> torch.Tensor:  # (P, T, S, 3)
+        return self.pixel_pos_c.permute(1, 2, 3, 0)
+
+    @property
+    def diffracted(self) -> torch.Tensor:  # (P, T, S, 3)
+        return self.diffracted_c.permute(1, 2, 3, 0)
+
+    @property
+    def scattering(self) -> torch.Tensor:  # (P, T, S, R, 3)
+        return self.scattering_c.permute(1, 2, 3, 4, 0)
+
+    @property
+    def scattering_t(self) -> torch.Tensor:  # (3, paths), paths in (P, T, S, R) order
+        return self.scattering_c.reshape(3, -1)
 
 
 def polarization_factor(kahn: float, incident: torch.Tensor, diffracted: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
@@ -81,20 +101,21 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
     sdet_coord = subpx * (sp.view(P, 1) * os + sub_s.view(1, S)) + subpx / 2.0
     odet_coord = torch.arange(T, device=ctx.device, dtype=dt) * plan.layers.thickstep_m  # (T,)
 
-    f, s, o, pix0 = run(det.fdet), run(det.sdet), run(det.odet), run(det.pix0)
+    f, s, o, pix0 = (run(v).view(3, 1, 1, 1) for v in (det.fdet, det.sdet, det.odet, det.pix0))
     pos = (
-        fdet_coord.view(P, 1, S, 1) * f
-        + sdet_coord.view(P, 1, S, 1) * s
-        + odet_coord.view(1, T, 1, 1) * o
+        fdet_coord.view(1, P, 1, S) * f
+        + sdet_coord.view(1, P, 1, S) * s
+        + odet_coord.view(1, 1, T, 1) * o
         + pix0
-    )  # (P, T, S, 3)
+    )  # (3, P, T, S)
     if det.curved:
         distance = run(det.distance)
-        start = distance * run(det.beam)
-        turned = rotate_about_axis(start, s, pos[..., 1] / distance)
-        pos = rotate_about_axis(turned, f, pos[..., 2] / distance)
-    airpath = torch.sqrt((pos * pos).sum(-1))  # never 0: the sample is not on the detector
-    diffracted = pos / airpath.unsqueeze(-1)
+        sdet, fdet = run(det.sdet), run(det.fdet)
+        pos = pos.permute(1, 2, 3, 0)
+        turned = rotate_about_axis(distance * run(det.beam), sdet, pos[..., 1] / distance)
+        pos = rotate_about_axis(turned, fdet, pos[..., 2] / distance).permute(3, 0, 1, 2).contiguous()
+    airpath = torch.sqrt(pos[0] * pos[0] + pos[1] * pos[1] + pos[2] * pos[2])  # never 0: the sample is not on the detector
+    diffracted = pos / airpath
 
     if det.point_pixel:
         omega_raw = 1.0 / airpath / airpath
@@ -108,7 +129,7 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
         # (legacy: oversample_thick recomputes the formula even without a sensor, giving 0)
         capture_raw = torch.ones((P, T, S), dtype=dt, device=ctx.device)
     else:
-        parallax = dot(diffracted, o)
+        parallax = diffracted[0] * o[0] + diffracted[1] * o[1] + diffracted[2] * o[2]
         layer = torch.arange(T, dtype=dt, device=ctx.device)
         near = -layer * layers.thickstep_m * layers.mu_per_m  # legacy order: ((-t) * step) * mu
         far = -(layer + 1) * layers.thickstep_m * layers.mu_per_m
@@ -119,9 +140,9 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
     src = run(plan.sources.position)  # (R, 3) towards the sources
     lam = run(plan.sources.wavelength)  # (R,)
     R = src.shape[0]
-    scattering = (diffracted.unsqueeze(-2) + src) / lam.view(R, 1)  # (P, T, S, R, 3)
+    scattering = (diffracted.unsqueeze(-1) + src.t().reshape(3, 1, 1, 1, R)) / lam  # (3, P, T, S, R)
     if plan.dmin_m > 0.0:
-        stol = 0.5 * torch.sqrt(dot(scattering, scattering))
+        stol = 0.5 * torch.sqrt(scattering[0] * scattering[0] + scattering[1] * scattering[1] + scattering[2] * scattering[2])
         culled = (stol > 0) & (plan.dmin_m > 0.5 / torch.where(stol > 0, stol, torch.ones_like(stol)))
         survive = ~culled
     else:
@@ -132,12 +153,12 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
         polar_final = torch.ones((P,), dtype=dt, device=ctx.device)
     elif plan.dmin_m == 0.0 and plan.kahn == 0.0 and not plan.oversample_polar and not for_trace:
         # no cut and 0.5 (1 + cos^2 2theta) >= 0.5: the first path's factor is the one in effect
-        first = polarization_factor(plan.kahn, -src[:1], diffracted[:, 0, 0].unsqueeze(-2), run(det.polar))
+        first = polarization_factor(plan.kahn, -src[:1], diffracted[:, :, 0, 0].t().unsqueeze(-2), run(det.polar))
         polar_final = first.view(P)
         polar = polar_final.view(P, 1, 1, 1).expand(P, T, S, R)
     else:
         incident = -src
-        polar_raw = polarization_factor(plan.kahn, incident, diffracted.unsqueeze(-2), run(det.polar))
+        polar_raw = polarization_factor(plan.kahn, incident, diffracted.permute(1, 2, 3, 0).unsqueeze(-2), run(det.polar))
         if plan.oversample_polar:
             polar = polar_raw
             polar_final = torch.ones((P,), dtype=dt, device=ctx.device)
@@ -158,11 +179,11 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
 
     return PathBatch(
         pix=pix,
-        pixel_pos=pos,
-        diffracted=diffracted,
+        pixel_pos_c=pos,
+        diffracted_c=diffracted,
         omega=omega,
         capture=capture,
-        scattering=scattering,
+        scattering_c=scattering,
         survive=survive,
         polar=polar,
         omega_final=omega_final,

@@ -30,7 +30,7 @@ from .lattice import LatticeSpec
 from .paths import PathBatch, prepare_paths
 from .phi_carry import NO_POSITION, CellTables, PhiCarryCache, cell_tables
 from .plan import R_E_SQR, Plan
-from .steps import StepSpec, path_intensity, step_values
+from .steps import StepSpec, Workspace, nograd_kernel_applies, path_intensity, path_intensity_nograd, step_values
 
 __all__ = ["RenderOptions", "RenderResult", "render", "SimulationCancelled", "DEFAULT_MEMORY_BUDGET"]
 
@@ -150,6 +150,11 @@ class BatchRenderer:
         self.spec = step_spec(plan, grad=grad, signed=signed, reduce=True if compiled else None)
         self.batch_pixels = batch_pixels(plan, options, grad, compiled=compiled)
         self.kernel = compiled_kernel(self.spec) if compiled else None
+        # eager kernel without autograd: in place, in buffers reused by every call of the run
+        self.workspace = None
+        if not grad and nograd_kernel_applies(self.spec, plan.ctx.dtype, plan.ctx.path_dtype):
+            self.workspace = Workspace()
+            self.n_values = tuple(float(v) for v in self.inputs.n_cells.detach().cpu())
         # paths per hot-kernel call (a compiled call always gets exactly this many, zero-padded)
         self.path_chunk = max(1, _target_elements(plan, compiled) // max(1, plan.cells_per_path))
 
@@ -185,6 +190,10 @@ class BatchRenderer:
                 part = cells[start:start + step_chunk]
                 if kernel is not None:
                     s = kernel(part, q, inp.n_cells, inp.fudge, inp.recip, inp.table, inp.default_F)
+                elif self.workspace is not None:
+                    s = path_intensity_nograd(
+                        spec, part, q, inp.n_cells, self.n_values, inp.table, inp.default_F, self.workspace
+                    )
                 else:
                     s = path_intensity(spec, part, q, inp.n_cells, inp.fudge, inp.recip, inp.table, inp.default_F)
                 total = s if total is None else total + s
@@ -201,7 +210,7 @@ class BatchRenderer:
         plan, inp = self.plan, self.inputs
         paths = prepare_paths(plan, pix, for_trace=for_trace)
         P = pix.shape[0]
-        q_t = paths.scattering.reshape(-1, 3).t().contiguous()  # (3, Np)
+        q_t = paths.scattering_t.contiguous()  # (3, Np)
         survive = paths.survive.reshape(-1)
         # traced pixels read the state resolved over the rendered pixels; they never change it
         index, present, first_pos = self._first_path(pix, batch_key, survive, first_pos, update=not for_trace)

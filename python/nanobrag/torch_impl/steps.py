@@ -24,7 +24,16 @@ import torch
 
 from .lattice import LatticeSpec, lattice_factor, nearest_index, sincg
 
-__all__ = ["StepSpec", "miller_indices", "path_intensity", "step_values", "nearest_F"]
+__all__ = [
+    "StepSpec",
+    "Workspace",
+    "miller_indices",
+    "path_intensity",
+    "path_intensity_nograd",
+    "nograd_kernel_applies",
+    "step_values",
+    "nearest_F",
+]
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,104 @@ def _square_intensity_fused(spec: StepSpec, cells, q, n_cells, table, default_F)
     if spec.skip_zero_latt and spec.no_water:
         term = torch.where(latt == 0, torch.zeros_like(term), term)
     return term.sum(0)
+
+
+class Workspace:
+    """Scratch tensors reused by every call of :func:`path_intensity_nograd` in a run.
+
+    The chunks of a run have the same shape (the last one is smaller), so the
+    kernel writes into the same, cache-warm memory instead of allocating about
+    ten tensors per call.
+    """
+
+    def __init__(self):
+        self._buffers: Dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, shape: Tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        size = math.prod(shape)
+        buf = self._buffers.get(name)
+        if buf is None or buf.numel() < size or buf.dtype != dtype or buf.device != device:
+            buf = torch.empty(size, dtype=dtype, device=device)
+            self._buffers[name] = buf
+        return buf[:size].view(shape)
+
+
+def nograd_kernel_applies(spec: StepSpec, run_dtype: torch.dtype, path_dtype: torch.dtype) -> bool:
+    """Whether :func:`path_intensity_nograd` computes this spec: the square crystal with the
+    integer-N reduced sincg or the legacy expression (in the path dtype), finite structure
+    factors, no gradients."""
+    lat = spec.lattice
+    return (
+        lat.shape == "square"
+        and (lat.reduce or run_dtype == path_dtype)
+        and not lat.grad_safe
+        and not (lat.reduce and any(lat.real_n))
+        and not spec.skip_zero_latt
+        and not spec.fused_indices
+    )
+
+
+def path_intensity_nograd(
+    spec: StepSpec,
+    cells: torch.Tensor,
+    scattering_t: torch.Tensor,
+    n_cells: torch.Tensor,
+    n_values: Tuple[float, float, float],
+    table: Optional[torch.Tensor],
+    default_F: torch.Tensor,
+    workspace: Workspace,
+) -> torch.Tensor:
+    """:func:`path_intensity` of the square crystal, bit for bit, for runs without gradients.
+
+    Same arithmetic in the same order, but in place in reused buffers, and the
+    legacy ``x == 0 -> N`` case of sincg without a comparison and a select over
+    every element: sin(N x)/sin(x) is 0/0 = NaN exactly where x == 0 (|sin x| > 0
+    for every other finite x the kernel sees), so ``nan_to_num_(nan=N)`` maps
+    those elements, and only those, to N.  It would also map a NaN coming from a
+    non-finite cell or scattering vector to N; the legacy value there is NaN,
+    restored per path by adding ``0 * (sum of the inputs)`` (NaN iff an input is
+    not finite, else +0).  n_values: Na, Nb, Nc as host floats of ``n_cells``.
+    """
+    lat = spec.lattice
+    lookup = spec.has_table
+    n, paths = cells.shape[0], scattering_t.shape[1]
+    dev, dt = scattering_t.device, n_cells.dtype
+    rows = (n * 3, paths)
+    hkl0 = None
+    if lat.reduce or lookup:
+        hkl = torch.mm(cells.reshape(n * 3, 3), scattering_t, out=workspace.get("hkl", rows, scattering_t.dtype, dev))
+        if lookup:
+            hkl0 = torch.sub(hkl, 0.5, out=workspace.get("hkl0", rows, hkl.dtype, dev)).ceil_()
+        elif lat.reduce:
+            hkl0 = torch.round(hkl, out=workspace.get("hkl0", rows, hkl.dtype, dev))  # any nearest integer reduces
+        if lat.reduce:
+            frac = hkl.sub_(hkl0)
+            if frac.dtype == dt:
+                x = frac.mul_(math.pi)
+            else:  # the run dtype from here on (float32)
+                x = workspace.get("x", rows, dt, dev).copy_(frac).mul_(math.pi)
+        else:
+            x = torch.mul(hkl, math.pi, out=workspace.get("x", rows, dt, dev))
+    else:
+        x = torch.mm((math.pi * cells).reshape(n * 3, 3), scattering_t, out=workspace.get("x", rows, dt, dev))
+    x = x.view(n, 3, paths)
+    ratio = torch.mul(x, n_cells.view(1, 3, 1), out=workspace.get("nx", (n, 3, paths), dt, dev))
+    ratio.sin_()
+    ratio.div_(x.sin_())
+    if n_values[0] == n_values[1] == n_values[2]:
+        ratio.nan_to_num_(nan=n_values[0], posinf=math.inf, neginf=-math.inf)
+    else:
+        for axis in range(3):
+            ratio[:, axis].nan_to_num_(nan=n_values[axis], posinf=math.inf, neginf=-math.inf)
+    latt2 = torch.prod(ratio, 1, out=workspace.get("latt", (n, paths), dt, dev)).square_()
+    if lookup:
+        hkl0 = hkl0.view(n, 3, paths)
+        F = nearest_F(spec, table, default_F, hkl0[:, 0], hkl0[:, 1], hkl0[:, 2])
+        total = F.square_().mul_(latt2).sum(0)
+    else:
+        total = latt2.sum(0).mul_(default_F * default_F)
+    nonfinite = (scattering_t.sum(0) + cells.sum()) * 0.0  # NaN where an input is not finite, else +0
+    return total.add_(nonfinite.to(total.dtype))
 
 
 def step_values(
