@@ -307,11 +307,13 @@ def bytes_per_step_element(plan: Plan, per_step: bool, grad: bool) -> int:
 def _target_elements(plan: Plan, compiled: bool) -> int:
     """(step, path) elements per hot-kernel call that run fastest (measured on the 2-core
     reference machine): eager CPU kernels balance the per-operation cost of the two-thread
-    pool (smaller calls) against L2 misses (larger ones); a compiled kernel keeps no
-    intermediate tensors and only amortises its call cost."""
+    pool (smaller calls) against L2 misses (larger ones; float32 loses from 2^18 on, float64
+    not yet); a compiled kernel keeps no intermediate tensors and only amortises its call cost."""
     if plan.ctx.device.type == "cuda":
         return 1 << 23
-    return 1 << 18 if compiled else 1 << 17
+    if compiled or plan.ctx.dtype == torch.float64:
+        return 1 << 18
+    return 1 << 17
 
 
 #: kernel calls per batch: amortises the per-path work (many small tensor operations)
