@@ -156,7 +156,9 @@ class BatchRenderer:
             self.workspace = Workspace()
             self.n_values = tuple(float(v) for v in self.inputs.n_cells.detach().cpu())
         # paths per hot-kernel call (a compiled call always gets exactly this many, zero-padded)
-        self.path_chunk = max(1, _target_elements(plan, compiled) // max(1, plan.cells_per_path))
+        # (a multiple of SUM_BLOCK, see column_sum)
+        chunk = max(1, _target_elements(plan, compiled) // max(1, plan.cells_per_path))
+        self.path_chunk = -(-chunk // SUM_BLOCK) * SUM_BLOCK
 
     # ------------------------------------------------------------------ helpers
     def _path_positions(self, pix: torch.Tensor, batch_key) -> torch.Tensor:
@@ -185,6 +187,8 @@ class BatchRenderer:
             m = q.shape[1]
             if kernel is not None:  # fixed shape and strides: no recompilation
                 q = torch.nn.functional.pad(q, (0, chunk - m)) if m < chunk else q.contiguous()
+            elif m % SUM_BLOCK:
+                q = torch.nn.functional.pad(q, (0, SUM_BLOCK - m % SUM_BLOCK))
             total = None
             for start in range(0, cells.shape[0], step_chunk):
                 part = cells[start:start + step_chunk]
@@ -261,7 +265,7 @@ class BatchRenderer:
         if plan.oversample_thick or plan.oversample_polar or plan.oversample_omega:
             I = self._running_sum(paths, term.to(inp.I_bg.dtype), reach)
         else:
-            I = inp.I_bg + term.sum(0).to(inp.I_bg.dtype).view(P, -1).sum(1)
+            I = inp.I_bg + column_sum(term).to(inp.I_bg.dtype).view(P, -1).sum(1)
         value = inp.scale * I / plan.steps
         if not plan.oversample_thick:
             value = value * paths.capture_final
@@ -292,6 +296,21 @@ class BatchRenderer:
         t = term.t().reshape(P, -1)
         suffix = torch.flip(torch.cumprod(torch.flip(f, [1]), 1), [1])
         return self.inputs.I_bg * suffix[:, 0] + (t * suffix).sum(1)
+
+
+#: torch's CPU sum over dim 0 of a (rows, columns) tensor rounds a column differently when it
+#: falls in a partial block of vector lanes (the block is 4 vectors: at most 64 float32 lanes
+#: with AVX-512).  Path columns are padded to a multiple of this, so that every path is summed
+#: the same way whatever the batch size and chunking, and images do not depend on them.
+SUM_BLOCK = 64
+
+
+def column_sum(x: torch.Tensor) -> torch.Tensor:
+    """x.sum(0) of a (steps, paths) tensor, every column summed as in a full vector block."""
+    m = x.shape[1]
+    if m % SUM_BLOCK == 0:
+        return x.sum(0)
+    return torch.nn.functional.pad(x, (0, SUM_BLOCK - m % SUM_BLOCK)).sum(0)[:m]
 
 
 def bytes_per_step_element(plan: Plan, per_step: bool, grad: bool) -> int:
