@@ -71,6 +71,22 @@ class GoldenCase:
             (workdir / name).write_bytes(self.read(name))
         return workdir
 
+    def config(self, workdir: Path, phi_mode: str = "c-parity"):
+        """The case's command line as a Config, its inputs written into workdir (the cwd).
+
+        Reader notes (e.g. the legacy Fdump misread) are expected and silenced.
+        """
+        import warnings
+
+        from nanobrag import Config
+
+        self.materialize_inputs(workdir)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cfg = Config.from_args(self.args, cwd=str(workdir))
+        cfg.phi_mode = phi_mode
+        return cfg
+
     def float_image(self, filename: str = None) -> np.ndarray:
         """The float image (slow, fast) as float32."""
         rec = self._output_of_kind("float32", filename)

@@ -8,14 +8,12 @@ The two cases whose legacy result comes from a parser collision that
 nanobrag deliberately does not reproduce are skipped with the reason given in
 tests/parser_collisions.py.
 """
-import warnings
 from pathlib import Path
 
 import pytest
 
 from golden_cases import all_cases, case
 from parser_collisions import PARSER_COLLISION_CASES
-from nanobrag import Config
 from nanobrag.c_engine import engine
 from nanobrag.outputs import write_legacy_outputs
 from c_engine_support import assert_float_image_matches, geometry_against_stdout
@@ -39,11 +37,7 @@ def golden_run(tmp_path_factory):
             pytest.skip(PARSER_COLLISION_CASES[name])
         if name not in cache:
             work = tmp_path_factory.mktemp(name)
-            case(name).materialize_inputs(work)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # reader notes (e.g. the legacy Fdump misread) are expected
-                cfg = Config.from_args(case(name).args, cwd=str(work))
-            cfg.phi_mode = "c-parity"
+            cfg = case(name).config(work)
             result = engine.simulate(cfg)
             out = work / "outputs"
             out.mkdir()

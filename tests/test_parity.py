@@ -22,13 +22,6 @@ from nanobrag.parity import compare
 from nanobrag.parity.cli import main as parity_main
 
 
-def _golden_config(name, tmp_path):
-    work = case(name).materialize_inputs(tmp_path / name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return Config.from_args(case(name).args, cwd=str(work)), work
-
-
 def _golden_params():
     params = []
     for c in all_cases():
@@ -42,8 +35,8 @@ def _golden_params():
 def test_engines_agree_on_golden_case(name, phi_mode, tmp_path):
     if name in PARSER_COLLISION_CASES:
         pytest.skip(PARSER_COLLISION_CASES[name])
-    config, _ = _golden_config(name, tmp_path)
-    report = compare(config, phi_mode=phi_mode)
+    config = case(name).config(tmp_path / name, phi_mode=phi_mode)
+    report = compare(config)
     assert report.first_divergence is None, report.format_table()
     assert len(report.pixels) >= 1
     assert any(q.stage == "trace" for q in report.quantities)
@@ -61,7 +54,7 @@ def test_report_names_a_broken_quantity_first(monkeypatch, tmp_path):
     """Break the torch engine's polarization factor: the report must name `polar` first, not a consequence."""
     from nanobrag.torch_impl import paths
 
-    config, _ = _golden_config("polar_kahn", tmp_path)
+    config = case("polar_kahn").config(tmp_path / "polar_kahn")
     good = compare(config, phi_mode="c-parity")
     assert good.ok, good.format_table()
     correct = paths.polarization_factor

@@ -187,8 +187,8 @@ class BatchRenderer:
             m = q.shape[1]
             if kernel is not None:  # fixed shape and strides: no recompilation
                 q = torch.nn.functional.pad(q, (0, chunk - m)) if m < chunk else q.contiguous()
-            elif m % SUM_BLOCK:
-                q = torch.nn.functional.pad(q, (0, SUM_BLOCK - m % SUM_BLOCK))
+            else:
+                q = pad_columns(q)
             total = None
             for start in range(0, cells.shape[0], step_chunk):
                 part = cells[start:start + step_chunk]
@@ -305,12 +305,15 @@ class BatchRenderer:
 SUM_BLOCK = 64
 
 
+def pad_columns(x: torch.Tensor) -> torch.Tensor:
+    """x (rows, columns) zero-padded to a whole number of SUM_BLOCK columns (x itself when it is)."""
+    extra = -x.shape[1] % SUM_BLOCK
+    return torch.nn.functional.pad(x, (0, extra)) if extra else x
+
+
 def column_sum(x: torch.Tensor) -> torch.Tensor:
     """x.sum(0) of a (steps, paths) tensor, every column summed as in a full vector block."""
-    m = x.shape[1]
-    if m % SUM_BLOCK == 0:
-        return x.sum(0)
-    return torch.nn.functional.pad(x, (0, SUM_BLOCK - m % SUM_BLOCK)).sum(0)[:m]
+    return pad_columns(x).sum(0)[: x.shape[1]]
 
 
 def bytes_per_step_element(plan: Plan, per_step: bool, grad: bool) -> int:
