@@ -296,6 +296,57 @@ NB_API int nb_plan_mosaic_draws(const nb_plan *plan, double *draws, size_t draws
  * receives the deviates of the stream seeded with -seed. */
 NB_API int nb_ran1_stream(long seed, float *out, size_t n);
 
+/* ---- detector response (the legacy noisify pipeline) ---- */
+
+typedef enum { NB_PSF_NONE = 0, NB_PSF_GAUSS = 1, NB_PSF_FIBER = 2 } nb_psf_type;
+
+typedef struct {
+    double photon_scale;            /* input value -> photons per pixel (legacy: fluence * r_e^2 * scale) */
+    int psf_type;                   /* nb_psf_type */
+    double psf_fwhm_px;             /* PSF full width at half maximum (pixels); <= 0: no PSF */
+    int psf_radius_px;              /* rendering radius (pixels); 0 = automatic per source pixel */
+    int noise;                      /* 1: noise image (the PSF blurs it); 0: the PSF blurs the noiseless image */
+    double flicker_noise;           /* fractional source fluctuation per pixel; 0 = off */
+    double calibration_noise;       /* fractional gain error per pixel; 0 = off */
+    double readout_noise_adu;       /* Gaussian read-out noise (ADU); 0 = off */
+    double gain_adu_per_photon;
+    double adc_offset_adu;
+    long seed_state;                /* generator state of the noise stream as the legacy stores it: -seed N gives -N */
+    long calib_seed_state;          /* same for the calibration stream (-calib_seed N gives -N; legacy default +123456789) */
+    int bits;                       /* 16 or 32: integer width of the images and of the overload count */
+} nb_response_config;
+
+typedef struct {
+    double max_input;               /* largest input value (0 if none is > 0) */
+    double photons_before_psf;      /* noise image: Poisson photons before the PSF */
+    double photons;                 /* noise image: photons after the PSF (before read-out noise) */
+    long overloads;                 /* noise pixels clipped at the bit depth's maximum */
+    int psf_radius_px;              /* global PSF radius used (0: no PSF applied) */
+    double lost_photons;            /* photons beyond the rendering radii, added back evenly */
+} nb_response_stats;
+
+NB_API void nb_response_config_init(nb_response_config *config);
+
+/* The point-spread function of the legacy noisify: every pixel > 0 spreads
+ * over the pixel integrals of the PSF inside its rendering radius (radius_px,
+ * or 0 = automatic from each pixel's value), the photons beyond the radius are
+ * added back evenly, taps at fast == fpixels land in column 0 of the next row
+ * (legacy bounds test).  out must not overlap in.  A Gaussian source fainter
+ * than 0.01 photons with automatic radius gets radius 1 (the legacy crashes). */
+NB_API int nb_apply_psf(int psf_type, double fwhm_px, int radius_px, int fpixels, int spixels, const float *in,
+                        float *out, size_t image_len, double *lost_photons, int *radius_used);
+
+/* The whole legacy noisify pipeline on a float image of fpixels x spixels.
+ * Outputs (caller-owned, image_len >= pixels each, any may be NULL): photons
+ * (the photon image that became the last integer image: after the PSF where
+ * it applies), int_image (noiseless ADU; clipped at 65535 even for 32 bits),
+ * noise_image (ADU with noise; ignored when config->noise is 0).  Integer
+ * values are those of the legacy C casts: truncation, no lower clip, negative
+ * values wrap within the bit depth (16-bit values for any bits but 32). */
+NB_API int nb_detector_response(const nb_response_config *config, int fpixels, int spixels, const float *input,
+                                size_t input_len, float *photons, uint32_t *int_image, uint32_t *noise_image,
+                                size_t image_len, nb_response_stats *stats);
+
 /* CFFI_END */
 
 #ifdef __cplusplus

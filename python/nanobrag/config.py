@@ -19,6 +19,7 @@ reads their values.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Optional, Sequence, Tuple
 
@@ -36,6 +37,8 @@ __all__ = [
     "SamplingConfig",
     "BackgroundConfig",
     "OutputConfig",
+    "DetectorResponseConfig",
+    "PSF_TYPES",
     "CONVENTIONS",
     "PIVOTS",
     "CRYSTAL_SHAPES",
@@ -54,6 +57,7 @@ CRYSTAL_SHAPES = ("square", "round", "gauss", "tophat")
 PHI_MODES = ("spec", "c-parity")
 ENGINES = ("torch", "c")
 DTYPES = ("float64", "float32")
+PSF_TYPES = ("none", "gauss", "fiber")
 
 Vec3 = Tuple[float, float, float]
 
@@ -249,6 +253,69 @@ class OutputConfig:
 
 
 @dataclass
+class DetectorResponseConfig:
+    """How the detector turns photons into counts (the legacy noisify program).
+
+    Applied to a float image (photons per pixel) from either engine by
+    :func:`nanobrag.detector_response.apply_detector_response`: flicker and
+    calibration error, Poisson counting, the point-spread function, read-out
+    noise, gain, the ADC offset (``output.adc_offset``) and the integer depth.
+    The noise stream is seeded by ``output.noise_seed``.  The defaults change
+    nothing: the noise image is the plain Poisson image (``nanobrag-noisify``
+    sets its own legacy defaults, e.g. 3 % calibration error).
+    """
+
+    #: point-spread function: "none", "gauss" (Gaussian) or "fiber" (fibre-optic taper).
+    psf_type: str = "none"
+    #: PSF full width at half maximum (um); 0 switches the PSF off.  May be a tensor (gradients).
+    psf_fwhm_um: float = 46.0
+    #: rendering radius of the PSF (pixels); 0 = automatic from each pixel's photons.
+    psf_radius_px: int = 0
+    #: Gaussian read-out noise added after the PSF (ADU, rms).
+    readout_noise_adu: float = 0.0
+    #: fractional source fluctuation, drawn per pixel (0.05 = 5 %).
+    flicker_noise: float = 0.0
+    #: fractional per-pixel gain error (0.03 = 3 %).
+    calibration_noise: float = 0.0
+    #: seed of the calibration error; None = the legacy default (generator state +123456789).
+    calibration_seed: Optional[int] = None
+    #: ADU per photon.
+    gain_adu_per_photon: float = 1.0
+    #: input value -> photons per pixel (noisify: fluence * r_e^2 * -scale); 1 for nanobrag images.
+    photon_scale: float = 1.0
+    #: integer depth of the images: 16 or 32 (noisify writes header-only files for any other value).
+    bits: int = 16
+
+    def active(self) -> bool:
+        """True when anything differs from the plain Poisson noise image."""
+        return (
+            (self.psf_type != "none" and _value(self.psf_fwhm_um) > 0)
+            or _value(self.readout_noise_adu) > 0
+            or _value(self.flicker_noise) > 0
+            or _value(self.calibration_noise) > 0
+            or _value(self.gain_adu_per_photon) != 1.0
+            or _value(self.photon_scale) != 1.0
+            or int(self.bits) != 16
+        )
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the field that is out of its domain."""
+        _check_choice("response.psf_type", self.psf_type, PSF_TYPES)
+        for name in ("psf_fwhm_um", "readout_noise_adu", "flicker_noise", "calibration_noise"):
+            v = _value(getattr(self, name))
+            if not (math.isfinite(v) and v >= 0):
+                raise ConfigError(f"response.{name} must be a finite number >= 0, got {v}")
+        for name in ("gain_adu_per_photon", "photon_scale"):
+            v = _value(getattr(self, name))
+            if not math.isfinite(v):
+                raise ConfigError(f"response.{name} must be finite, got {v}")
+        if int(self.psf_radius_px) != self.psf_radius_px or self.psf_radius_px < 0:
+            raise ConfigError(f"response.psf_radius_px must be an integer >= 0 (0 = automatic), got {self.psf_radius_px}")
+        if int(self.bits) != self.bits:
+            raise ConfigError(f"response.bits must be an integer, got {self.bits!r}")
+
+
+@dataclass
 class Config:
     """Everything a simulation needs, grouped the way a crystallographer thinks.
 
@@ -263,6 +330,8 @@ class Config:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    #: detector response (PSF, extra noise, gain, bit depth) applied to the noise image.
+    response: DetectorResponseConfig = field(default_factory=DetectorResponseConfig)
     #: "spec": physically correct phi rotation at every step (default);
     #: "c-parity": reproduce the legacy phi = 0 carry-over.
     phi_mode: str = "spec"
@@ -341,6 +410,7 @@ class Config:
         o = self.output
         if o.printout_pixel is not None:
             _check_len("output.printout_pixel", o.printout_pixel, 2)
+        self.response.validate()
         return self
 
 
