@@ -122,6 +122,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _interrupted()
     for note in info.notes:
         sys.stderr.write(f"nanobrag: note: {note}\n")
+    if config.response.active() and not config.output.write_noise:
+        sys.stderr.write("nanobrag: note: the detector response (-psf, -readout_noise, ...) shapes the noise "
+                         "image, and -nonoise writes none\n")
 
     if info.nthreads and config.engine == "torch":
         import torch

@@ -469,6 +469,7 @@ def _apply_none(st: _State, typed: str, values: Tuple[Any, ...]) -> None:
 
 
 _XYZ = (_num(), _num(), _num())
+DR = "Detector response (noisify)"
 
 C, SF, B, D, S, BG, O, DG, E = (
     "Crystal",
@@ -749,6 +750,24 @@ FLAGS: Tuple[Flag, ...] = (
          ("-adcoffset", "-adc_offset"), "40"),
     Flag("-seed", O, "seed of the Poisson noise", _setter("output.noise_seed"), (_int(),), "N",
          default="the start-up time"),
+    # ---- detector response (the legacy noisify's options; they shape the noise image)
+    Flag("-psf", DR, "point-spread function of the noise image: gauss, fiber or none",
+         _setter("response.psf_type"), (Value("word", choices=("gauss", "fiber", "none")),), "gauss|fiber|none",
+         default="none"),
+    Flag("-psf_fwhm", DR, "PSF full width at half maximum (um; 0: no PSF)", _setter("response.psf_fwhm_um"),
+         (_nonneg("um"),), "UM", default="46"),
+    Flag("-psf_radius", DR, "PSF rendering radius (pixels; 0: automatic from each pixel's photons)",
+         _setter("response.psf_radius_px"), (_count("pixels"),), "PX", default="0"),
+    Flag("-readout_noise", DR, "Gaussian read-out noise of the noise image (ADU rms)",
+         _setter("response.readout_noise_adu"), (_nonneg("ADU"),), "ADU", ("-readout",), "0"),
+    Flag("-flicker", DR, "fractional source fluctuation drawn per pixel of the noise image",
+         _setter("response.flicker_noise"), (_nonneg("fraction"),), "F", default="0"),
+    Flag("-calibration", DR, "fractional per-pixel calibration (gain) error of the noise image",
+         _setter("response.calibration_noise"), (_nonneg("fraction"),), "F", default="0"),
+    Flag("-calib_seed", DR, "seed of the calibration error", _setter("response.calibration_seed"), (_int(),), "N",
+         default="the legacy noisify's (generator state +123456789)"),
+    Flag("-gain", DR, "ADU per photon of the noise image", _setter("response.gain_adu_per_photon"),
+         (_num("ADU/photon"),), "G", default="1"),
     # ---- diagnostics
     Flag("-printout", DG, "print intermediate values of every pixel", _constant("output.printout", True)),
     Flag("-printout_pixel", DG, "print intermediate values of one pixel (turns -printout on)",
