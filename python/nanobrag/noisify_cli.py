@@ -149,8 +149,9 @@ def _settle(job: NoisifyJob, file_pixels: int, header_text: Optional[str], lines
                 detsize_x=detsize_x, detsize_y=detsize_y, xbeam=xbeam, ybeam=ybeam)
 
 
-def run_noisify(job: NoisifyJob, out=sys.stdout) -> List[str]:
-    """Run one parsed job: read, respond, write; returns the paths written."""
+def run_noisify(job: NoisifyJob, out=None) -> List[str]:
+    """Run one parsed job: read, respond, write (summary on ``out``, default stdout); returns the paths written."""
+    out = sys.stdout if out is None else out
     if job.input_path is None:
         raise ConfigError("no input image: give -floatfile FILE (or a file name containing floatimage.bin)")
     try:
