@@ -129,6 +129,12 @@ int nb_apply_psf(int psf_type, double fwhm_px, int radius_px, int fpixels, int s
         }
     }
 
+    int *halfwidth = malloc(((size_t)radius + 1) * sizeof(int));
+    if (halfwidth == NULL) {
+        free(kernel);
+        return NB_ERR_NO_MEMORY;
+    }
+    int halfwidth_r = -1;
     double total_lost = 0.0;
     for (size_t i = 0; i < pixels; ++i) {
         if (in[i] <= 0.0) continue;
@@ -153,28 +159,48 @@ int nb_apply_psf(int psf_type, double fwhm_px, int radius_px, int fpixels, int s
         /* Taps land at (x0+dx, y0+dy) when 0 <= x <= fpixels and 0 <= y <= spixels
          * and the raster index is inside the image: a tap at x == fpixels goes to
          * column 0 of the next row (legacy bounds test).  Two taps of one source
-         * can share a target only when 2r >= fpixels; then the legacy order
-         * (dx outer) decides the float rounding, else rows are walked in order. */
-        int dx_outer = 2 * r >= fpixels;
-        int n_outer = 2 * r + 1;
-        for (int a = 0; a < n_outer; ++a) {
-            for (int b = 0; b < n_outer; ++b) {
-                int dx = dx_outer ? a - r : b - r;
-                int dy = dx_outer ? b - r : a - r;
-                size_t k = ks * (size_t)(radius + dy) + (size_t)(radius + dx);
-                double kv = kernel[k];
-                if (kv == 0.0) continue;
-                if (dx * dx + dy * dy > r * r) continue;
-                int x = x0 + dx, y = y0 + dy;
-                if (x < 0 || x > fpixels) continue;
-                if (y < 0 || y > spixels) continue;
-                long j = (long)y * fpixels + x;
-                if (j < 0 || j >= (long)pixels) continue;
-                out[j] = (float)(out[j] + I * kv);
+         * share a target only when 2r >= fpixels; then the legacy order (dx
+         * outer) decides the float rounding, otherwise rows are walked in order
+         * (same sums).  A zero kernel value adds nothing, so it needs no test. */
+        if (2 * r >= fpixels) {
+            for (int dx = -r; dx <= r; ++dx) {
+                for (int dy = -r; dy <= r; ++dy) {
+                    if (dx * dx + dy * dy > r * r) continue;
+                    int x = x0 + dx, y = y0 + dy;
+                    if (x < 0 || x > fpixels || y < 0 || y > spixels) continue;
+                    long j = (long)y * fpixels + x;
+                    if (j >= (long)pixels) continue;
+                    out[j] = (float)(out[j] + I * kernel[ks * (size_t)(radius + dy) + (size_t)(radius + dx)]);
+                }
+            }
+            continue;
+        }
+        int dy_lo = y0 - r < 0 ? -y0 : -r;
+        int dy_hi = y0 + r > spixels - 1 ? spixels - 1 - y0 : r;
+        for (int dy = dy_lo; dy <= dy_hi; ++dy) {
+            if (r != halfwidth_r) {
+                /* half widths of the circle of radius r, row by row */
+                for (int v = 0; v <= r; ++v) {
+                    int w = 0;
+                    while ((w + 1) * (w + 1) + v * v <= r * r) ++w;
+                    halfwidth[v] = w;
+                }
+                halfwidth_r = r;
+            }
+            int w = halfwidth[dy < 0 ? -dy : dy];
+            int dx_lo = x0 - w < 0 ? -x0 : -w;
+            int dx_hi = x0 + w > fpixels ? fpixels - x0 : w; /* x == fpixels: next row, column 0 */
+            float *row = out + (long)(y0 + dy) * fpixels + x0;
+            const double *krow = kernel + ks * (size_t)(radius + dy) + (size_t)radius;
+            long first = (long)(y0 + dy) * fpixels + x0;
+            for (int dx = dx_lo; dx <= dx_hi; ++dx) {
+                if (first + dx >= (long)pixels) break; /* x == fpixels on the last row: lost */
+                row[dx] = (float)(row[dx] + I * krow[dx]);
             }
         }
     }
     free(kernel);
+    free(halfwidth);
 
     /* the analytic estimate of the photons beyond each radius, spread evenly */
     double per_pixel = total_lost / (double)pixels;

@@ -4,8 +4,9 @@
 pixel-integrated Gaussian or fibre kernel inside a circle of the rendering
 radius, per-pixel automatic radii, the analytic lost-photon add-back and the
 legacy edge rule (a tap at fast == fpixels lands in column 0 of the next
-row), computed as FFT convolutions (one per distinct radius), so its cost
-does not grow with the kernel area.  It is differentiable with respect to
+row).  Small kernels (radius <= 4) are applied as one shifted copy per tap;
+larger ones as FFT convolutions (one per distinct radius), whose cost does
+not grow with the kernel area.  It is differentiable with respect to
 the image and the PSF width; radii are integers taken from the values.
 Results equal the C library's to float rounding: the legacy adds every tap
 to a float accumulator, the FFT sums in the working dtype (see
@@ -26,6 +27,8 @@ __all__ = ["psf_kernel", "auto_radii", "apply_psf", "response_noise"]
 
 FIBER_G_PER_FWHM = 0.652383013252053
 _LOSS_FACTOR = 10.0  # automatic radius: about sqrt(I)/10 photons lost per source pixel
+#: kernels with at most this many taps (radius <= 4) are applied as shifted copies, larger ones by FFT
+_MAX_SHIFT_ADD_TAPS = 64
 
 
 def _as_tensor(x, dtype, device) -> torch.Tensor:
@@ -121,28 +124,57 @@ def apply_psf(image: torch.Tensor, psf_type: str, fwhm_px, radius_px: int = 0) -
         return torch.zeros_like(image), image.new_zeros(()), 0
 
     kernel = psf_kernel(psf_type, fwhm, radius, dtype=dtype, device=device)
-    d = torch.arange(-radius, radius + 1, device=device)
-    dist2 = d[:, None] ** 2 + d[None, :] ** 2
-    # full linear convolution on a grid with room for the kernel: no circular wrap
-    shape = (slow + 2 * radius, fast + 2 * radius)
     positive = torch.as_tensor(values > 0, device=device)
     radii_t = torch.as_tensor(radii, device=device)
-    spectrum = None
     lost = image.new_zeros(())
     for r in np.unique(radii[values > 0]).tolist():
         source = torch.where(positive & (radii_t == r), image, torch.zeros_like(image))
-        k_r = torch.where(dist2 <= r * r, kernel, torch.zeros_like(kernel))
-        term = torch.fft.rfft2(source, s=shape) * torch.fft.rfft2(k_r, s=shape)
-        spectrum = term if spectrum is None else spectrum + term
         lost = lost + source.sum() * _lost_fraction(psf_type, fwhm, int(r))
-    full = torch.fft.irfft2(spectrum, s=shape)
-    # full[y + radius, x + radius] is the sum landing on (y, x); keep x = 0..fast (one column past the edge)
-    region = full[radius:radius + slow, radius:radius + fast + 1]
+    taps = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)
+            if dx * dx + dy * dy <= radius * radius]
+    if len(taps) <= _MAX_SHIFT_ADD_TAPS:
+        region = _shift_add(image, positive, radii_t, kernel, taps, radius)
+    else:
+        region = _fft_region(image, positive, radii, radii_t, values, kernel, radius)
     out = region[:, :fast]
     wrapped = torch.zeros_like(out)
     wrapped[1:, 0] = region[:-1, fast]  # taps at x == fast land in column 0 of the next row
     out = out + wrapped + lost / (slow * fast)
     return out, lost, radius
+
+
+def _shift_add(image, positive, radii_t, kernel, taps, radius):
+    """Sums landing on (y, x), x = 0..fast, as one shifted copy per kernel tap (small kernels)."""
+    slow, fast = image.shape
+    region = image.new_zeros((slow, fast + 1))
+    padded = {}
+    for dy, dx in taps:
+        d2 = dy * dy + dx * dx
+        if d2 not in padded:  # sources whose own radius reaches this tap
+            source = torch.where(positive & (radii_t * radii_t >= d2), image, torch.zeros_like(image))
+            padded[d2] = torch.nn.functional.pad(source, (radius, radius + 1, radius, radius))
+        window = padded[d2][radius - dy:radius - dy + slow, radius - dx:radius - dx + fast + 1]
+        region = region + kernel[dy + radius, dx + radius] * window
+    return region
+
+
+def _fft_region(image, positive, radii, radii_t, values, kernel, radius):
+    """Sums landing on (y, x), x = 0..fast, by FFT: one linear convolution per distinct radius."""
+    slow, fast = image.shape
+    device = image.device
+    d = torch.arange(-radius, radius + 1, device=device)
+    dist2 = d[:, None] ** 2 + d[None, :] ** 2
+    # full linear convolution on a grid with room for the kernel: no circular wrap
+    shape = (slow + 2 * radius, fast + 2 * radius)
+    spectrum = None
+    for r in np.unique(radii[values > 0]).tolist():
+        source = torch.where(positive & (radii_t == r), image, torch.zeros_like(image))
+        k_r = torch.where(dist2 <= r * r, kernel, torch.zeros_like(kernel))
+        term = torch.fft.rfft2(source, s=shape) * torch.fft.rfft2(k_r, s=shape)
+        spectrum = term if spectrum is None else spectrum + term
+    full = torch.fft.irfft2(spectrum, s=shape)
+    # full[y + radius, x + radius] is the sum landing on (y, x)
+    return full[radius:radius + slow, radius:radius + fast + 1]
 
 
 def response_noise(
