@@ -146,15 +146,22 @@ def apply_psf(image: torch.Tensor, psf_type: str, fwhm_px, radius_px: int = 0) -
 def _shift_add(image, positive, radii_t, kernel, taps, radius):
     """Sums landing on (y, x), x = 0..fast, as one shifted copy per kernel tap (small kernels)."""
     slow, fast = image.shape
+    grad = torch.is_grad_enabled() and (image.requires_grad or kernel.requires_grad)
+    smallest = int(radii_t[positive].min()) if bool(positive.any()) else radius
     region = image.new_zeros((slow, fast + 1))
     padded = {}
+    weights = kernel if grad else kernel.detach().cpu().numpy()
     for dy, dx in taps:
         d2 = dy * dy + dx * dx
-        if d2 not in padded:  # sources whose own radius reaches this tap
+        key = 0 if d2 <= smallest * smallest else d2  # every source reaches taps within the smallest radius
+        if key not in padded:  # the sources whose own radius reaches this tap
             source = torch.where(positive & (radii_t * radii_t >= d2), image, torch.zeros_like(image))
-            padded[d2] = torch.nn.functional.pad(source, (radius, radius + 1, radius, radius))
-        window = padded[d2][radius - dy:radius - dy + slow, radius - dx:radius - dx + fast + 1]
-        region = region + kernel[dy + radius, dx + radius] * window
+            padded[key] = torch.nn.functional.pad(source, (radius, radius + 1, radius, radius))
+        window = padded[key][radius - dy:radius - dy + slow, radius - dx:radius - dx + fast + 1]
+        if grad:
+            region = region + weights[dy + radius, dx + radius] * window
+        else:
+            region.add_(window, alpha=float(weights[dy + radius, dx + radius]))
     return region
 
 
