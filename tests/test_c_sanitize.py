@@ -21,6 +21,7 @@ BUILD = REPO / "build" / "asan"
 #: the child runs these modules (not this one) against the sanitized library; every golden
 #: case but the 1024x1024 timing case, which adds run time and no code path
 CHILD_TESTS = ["tests/test_c_engine.py", "tests/test_c_threads.py", "tests/test_c_binding.py", "tests/test_c_golden.py",
+               "tests/test_noisify_golden.py",
                "-k", "not timing_1024"]
 
 
