@@ -271,3 +271,20 @@ def test_non_finite_images_are_refused():
     image[1, 1] = np.nan
     with pytest.raises(ConfigError, match="inf or NaN"):
         apply_detector_response(image, DetectorResponseConfig(), pixel_size_mm=0.1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_torch_response_on_cuda_matches_the_cpu():
+    image = np.frombuffer(read("nz_psf_gauss_auto_noise", "in_float.bin"), "<f4").reshape(128, 128)
+    cpu = torch.from_numpy(image.copy()).double()
+    gpu = cpu.cuda()
+    for kind, radius in (("gauss", 0), ("fiber", 8)):  # shifted copies and FFT
+        a = tdr.apply_psf(cpu, kind, 1.2, radius)[0]
+        b = tdr.apply_psf(gpu, kind, 1.2, radius)[0]
+        assert b.device.type == "cuda"
+        torch.testing.assert_close(b.cpu(), a, rtol=0, atol=1e-9 * float(a.max()))
+    r = DetectorResponseConfig(psf_type="fiber", psf_fwhm_um=100, readout_noise_adu=2, calibration_noise=0.03)
+    out = apply_detector_response(gpu, r, pixel_size_mm=0.1, seed=3, engine="torch", generator="torch")
+    again = apply_detector_response(gpu, r, pixel_size_mm=0.1, seed=3, engine="torch", generator="torch")
+    np.testing.assert_array_equal(out.noise_image, again.noise_image)
+    assert out.photons.device.type == "cuda"
