@@ -36,6 +36,7 @@ __all__ = [
     "LEGACY_CALIB_SEED_STATE",
     "ResponseImages",
     "apply_detector_response",
+    "detector_response_of",
     "psf_fwhm_pixels",
     "legacy_adu_to_unsigned",
 ]
@@ -136,6 +137,28 @@ def apply_detector_response(
     if engine == "torch" and (generator == "torch" or not noise):
         return _torch_response(image, response, fwhm_px, float(adc_offset_adu), seed, noise)
     return _c_response(values, response, fwhm_px, float(adc_offset_adu), seed, noise, as_torch=engine == "torch")
+
+
+def detector_response_of(result, *, noise: bool = True, generator: str = "legacy",
+                         seed: Optional[int] = None) -> ResponseImages:
+    """:func:`apply_detector_response` of a :class:`~nanobrag.results.SimulationResult` with its own config.
+
+    Uses ``result.config.response``, ``detector.pixel_size_mm``, ``output.adc_offset``
+    and ``output.noise_seed`` (or ``seed``).  A torch-engine result keeps its
+    image tensor (and its graph) for the torch PSF; a C-engine result runs
+    the C library.  Pixels outside the ROI stay as the pipeline makes them
+    (the ``nanobrag`` command zeroes them in the files).
+    """
+    config = result.config
+    image = getattr(result, "image", None)
+    engine = "torch" if result.engine == "torch" and image is not None else "c"
+    if engine == "c":
+        image = result.float_image
+    return apply_detector_response(
+        image, config.response, pixel_size_mm=_float(config.detector.pixel_size_mm),
+        adc_offset_adu=_float(config.output.adc_offset),
+        seed=config.output.noise_seed if seed is None else seed, noise=noise, engine=engine, generator=generator,
+    )
 
 
 def _float(x) -> float:

@@ -6,7 +6,9 @@ the image equals the legacy one for the same seed.  ``generator="torch"``
 draws with ``torch.poisson`` on the result's device (fast, reproducible for a
 seed and device, but not the legacy sequence).  Both follow the legacy
 layout: value = Poisson(float pixel) + adc offset, clipped at 65535,
-truncated to uint16, 0 outside the ROI.
+truncated to uint16, 0 outside the ROI.  With a detector response
+(``config.response.active()``) both go through
+:mod:`nanobrag.detector_response` instead (PSF, extra noise, gain).
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ def noise_image(result, seed: Optional[int] = None, generator: str = "legacy") -
         return legacy_noise(result, seed=seed)
     if generator != "torch":
         raise ConfigError(f"noise generator must be 'legacy' or 'torch', got {generator!r}")
+    if result.config.response.active():
+        return _response_noise(result, seed)
     if seed is None:
         seed = result.config.output.noise_seed
     if seed is None:
@@ -43,6 +47,20 @@ def noise_image(result, seed: Optional[int] = None, generator: str = "legacy") -
     adc = float(result.config.output.adc_offset)
     value = torch.clamp(counts + adc, max=_UINT16_MAX)
     out = torch.trunc(value).to(torch.int32).cpu().numpy().astype(np.uint16)
+    fmin, fmax, smin, smax = (int(v) for v in result.geometry.roi)
+    s = np.arange(out.shape[0])[:, None]
+    f = np.arange(out.shape[1])[None, :]
+    out[~((s >= smin) & (s <= smax) & (f >= fmin) & (f <= fmax))] = 0
+    return out
+
+
+def _response_noise(result, seed: Optional[int]) -> np.ndarray:
+    """The detector response's noise image with torch generators (see nanobrag.detector_response)."""
+    from ..detector_response import detector_response_of
+
+    out = detector_response_of(result, generator="torch", seed=seed).noise_image
+    if out.dtype != np.uint16:
+        raise ConfigError("response.bits: the noise image of a simulation is 16-bit")
     fmin, fmax, smin, smax = (int(v) for v in result.geometry.roi)
     s = np.arange(out.shape[0])[:, None]
     f = np.arange(out.shape[1])[None, :]
