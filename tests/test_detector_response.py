@@ -306,3 +306,13 @@ def test_torch_engine_result_noise_goes_through_the_response():
     np.testing.assert_array_equal(ours, again)
     # the fibre PSF (radius 6) and read-out noise: same mean level as the legacy image, within counting noise
     assert abs(float(ours.mean()) - float(legacy.mean())) < 1.0
+
+
+@pytest.mark.parametrize("kind, fwhm", [("gauss", 1.3), ("gauss", 7.9), ("fiber", 0.8)])
+def test_radii_from_thresholds_equal_the_rule_pixel_by_pixel(kind, fwhm):
+    rng = np.random.default_rng(1)
+    values = np.concatenate([10 ** rng.uniform(-4, 6, 5000), np.arange(1, 3001, dtype=float)])
+    values = values.astype(np.float32).astype(np.float64).reshape(100, -1)
+    radius, radii = tdr.auto_radii(kind, torch.from_numpy(values), fwhm, 0)
+    direct = np.minimum(tdr._radius_from(kind, values, fwhm, max(values.shape), False), radius)
+    np.testing.assert_array_equal(radii.numpy(), direct)

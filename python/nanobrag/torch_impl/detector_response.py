@@ -23,7 +23,7 @@ from typing import Optional, Tuple
 import numpy as np
 import torch
 
-__all__ = ["psf_kernel", "auto_radii", "apply_psf", "response_noise"]
+__all__ = ["psf_kernel", "auto_radii", "apply_psf", "response_noise", "readout_noise"]
 
 FIBER_G_PER_FWHM = 0.652383013252053
 _LOSS_FACTOR = 10.0  # automatic radius: about sqrt(I)/10 photons lost per source pixel
@@ -83,28 +83,60 @@ def _radius_from(psf_type: str, intensity: np.ndarray, fwhm_px: float, maxwidth:
     return np.maximum(r, 1).astype(np.int64)
 
 
-def auto_radii(psf_type: str, values: np.ndarray, fwhm_px: float, radius_px: int) -> Tuple[int, np.ndarray]:
-    """(global radius, per-pixel radii) for float64 ``values``; global 0 = nothing to blur."""
+def _thresholds(psf_type: str, fwhm_px: float, maxwidth: int, radius: int) -> np.ndarray:
+    """For k = 2..radius, the smallest positive double whose per-pixel radius is >= k (0: every one).
+
+    The rule is nondecreasing in the photons, so a pixel's radius is 1 plus
+    the number of thresholds it reaches; bisection on the bit patterns of
+    positive doubles finds each threshold exactly.
+    """
+    ks = np.arange(2, radius + 1)
+    if ks.size == 0:
+        return np.zeros(0)
+
+    def reaches(bits: np.ndarray) -> np.ndarray:
+        return _radius_from(psf_type, bits.view(np.float64), fwhm_px, maxwidth, False) >= ks
+
+    lo = np.full(ks.shape, np.array(5e-324).view(np.int64))
+    hi = np.full(ks.shape, np.array(np.finfo(np.float64).max).view(np.int64))
+    everyone = reaches(lo.copy())
+    for _ in range(64):
+        mid = lo + (hi - lo) // 2
+        ok = reaches(mid.copy())
+        hi = np.where(ok, mid, hi)
+        lo = np.where(ok, lo, mid)
+    thresholds = hi.view(np.float64).copy()
+    thresholds[everyone] = 0.0
+    return thresholds
+
+
+def auto_radii(psf_type: str, values: torch.Tensor, fwhm_px: float, radius_px: int) -> Tuple[int, torch.Tensor]:
+    """(global radius, per-pixel radii as an int64 tensor, 0 where values <= 0); global 0 = nothing to blur.
+
+    ``values``: the image as float64 (any device).
+    """
     slow, fast = values.shape
     maxwidth = max(slow, fast)
+    positive = values > 0
     if radius_px > 0:
         radius = min(radius_px, maxwidth)
-        return radius, np.full(values.shape, radius, dtype=np.int64)
+        return radius, torch.where(positive, radius, 0).to(torch.int64)
     max_I = float(values.max())
     if not max_I > 0:
-        return 0, np.zeros(values.shape, dtype=np.int64)
+        return 0, torch.zeros(values.shape, dtype=torch.int64, device=values.device)
     radius = int(_radius_from(psf_type, np.array([max_I]), fwhm_px, maxwidth, True)[0])
-    radii = np.zeros(values.shape, dtype=np.int64)
-    positive = values > 0
-    radii[positive] = np.minimum(_radius_from(psf_type, values[positive], fwhm_px, maxwidth, False), radius)
-    return radius, radii
+    bounds = torch.as_tensor(_thresholds(psf_type, fwhm_px, maxwidth, radius), device=values.device)
+    radii = 1 + torch.bucketize(values, bounds, right=True)
+    return radius, torch.where(positive, torch.clamp(radii, max=radius), 0)
 
 
-def _lost_fraction(psf_type: str, fwhm: torch.Tensor, r: int) -> torch.Tensor:
+def _lost_fractions(psf_type: str, fwhm: torch.Tensor, radius: int) -> torch.Tensor:
+    """Fraction of a source's photons beyond radius k, for k = 0..radius."""
+    k = torch.arange(radius + 1, dtype=fwhm.dtype, device=fwhm.device)
     if psf_type == "gauss":
-        return torch.exp(-math.log(16.0) * (r / fwhm) ** 2)
+        return torch.exp(-math.log(16.0) * (k / fwhm) ** 2)
     g = fwhm * FIBER_G_PER_FWHM
-    return g / torch.sqrt(g * g + float(r * r))
+    return g / torch.sqrt(g * g + k * k)
 
 
 def apply_psf(image: torch.Tensor, psf_type: str, fwhm_px, radius_px: int = 0) -> Tuple[torch.Tensor, torch.Tensor, int]:
@@ -118,24 +150,23 @@ def apply_psf(image: torch.Tensor, psf_type: str, fwhm_px, radius_px: int = 0) -
     dtype, device = image.dtype, image.device
     fwhm = _as_tensor(fwhm_px, dtype, device)
     slow, fast = image.shape
-    values = image.detach().to(torch.float64).cpu().numpy()
-    radius, radii = auto_radii(psf_type, values, float(fwhm.detach()), int(radius_px))
+    values = image.detach().to(torch.float64)
+    radius, radii_t = auto_radii(psf_type, values, float(fwhm.detach()), int(radius_px))
     if radius == 0:  # no photons: the legacy returns an empty image
         return torch.zeros_like(image), image.new_zeros(()), 0
 
     kernel = psf_kernel(psf_type, fwhm, radius, dtype=dtype, device=device)
-    positive = torch.as_tensor(values > 0, device=device)
-    radii_t = torch.as_tensor(radii, device=device)
-    lost = image.new_zeros(())
-    for r in np.unique(radii[values > 0]).tolist():
-        source = torch.where(positive & (radii_t == r), image, torch.zeros_like(image))
-        lost = lost + source.sum() * _lost_fraction(psf_type, fwhm, int(r))
+    positive = radii_t > 0
+    counts = torch.bincount(radii_t.reshape(-1), minlength=radius + 1)
+    present = [r for r in torch.nonzero(counts[1:]).reshape(-1).add(1).tolist()]
+    fractions = _lost_fractions(psf_type, fwhm, radius)
+    lost = torch.where(positive, image * fractions[radii_t], torch.zeros_like(image)).sum()
     taps = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)
             if dx * dx + dy * dy <= radius * radius]
     if len(taps) <= _MAX_SHIFT_ADD_TAPS:
-        region = _shift_add(image, positive, radii_t, kernel, taps, radius)
+        region = _shift_add(image, positive, radii_t, kernel, taps, radius, present[0])
     else:
-        region = _fft_region(image, positive, radii, radii_t, values, kernel, radius)
+        region = _fft_region(image, radii_t, present, kernel, radius)
     out = region[:, :fast]
     wrapped = torch.zeros_like(out)
     wrapped[1:, 0] = region[:-1, fast]  # taps at x == fast land in column 0 of the next row
@@ -143,11 +174,10 @@ def apply_psf(image: torch.Tensor, psf_type: str, fwhm_px, radius_px: int = 0) -
     return out, lost, radius
 
 
-def _shift_add(image, positive, radii_t, kernel, taps, radius):
+def _shift_add(image, positive, radii_t, kernel, taps, radius, smallest):
     """Sums landing on (y, x), x = 0..fast, as one shifted copy per kernel tap (small kernels)."""
     slow, fast = image.shape
     grad = torch.is_grad_enabled() and (image.requires_grad or kernel.requires_grad)
-    smallest = int(radii_t[positive].min()) if bool(positive.any()) else radius
     region = image.new_zeros((slow, fast + 1))
     padded = {}
     weights = kernel if grad else kernel.detach().cpu().numpy()
@@ -165,7 +195,7 @@ def _shift_add(image, positive, radii_t, kernel, taps, radius):
     return region
 
 
-def _fft_region(image, positive, radii, radii_t, values, kernel, radius):
+def _fft_region(image, radii_t, present, kernel, radius):
     """Sums landing on (y, x), x = 0..fast, by FFT: one linear convolution per distinct radius."""
     slow, fast = image.shape
     device = image.device
@@ -174,8 +204,8 @@ def _fft_region(image, positive, radii, radii_t, values, kernel, radius):
     # full linear convolution on a grid with room for the kernel: no circular wrap
     shape = (slow + 2 * radius, fast + 2 * radius)
     spectrum = None
-    for r in np.unique(radii[values > 0]).tolist():
-        source = torch.where(positive & (radii_t == r), image, torch.zeros_like(image))
+    for r in present:
+        source = torch.where(radii_t == r, image, torch.zeros_like(image))
         k_r = torch.where(dist2 <= r * r, kernel, torch.zeros_like(kernel))
         term = torch.fft.rfft2(source, s=shape) * torch.fft.rfft2(k_r, s=shape)
         spectrum = term if spectrum is None else spectrum + term
