@@ -122,3 +122,16 @@ def test_nanobrag_response_flags_reach_the_config():
     assert (r.psf_type, r.psf_fwhm_um, r.psf_radius_px, r.readout_noise_adu) == ("fiber", 60, 5, 2)
     assert (r.calibration_noise, r.calibration_seed, r.gain_adu_per_photon) == (0.1, 7, 2)
     assert r.active() and not Config.from_args(SMALL).response.active()
+
+
+def test_every_noisify_alias_gives_the_same_job_as_the_name():
+    from dataclasses import asdict
+
+    from nanobrag.noisify_flags import NOISIFY_FLAGS
+
+    for name, aliases, takes, _, _ in NOISIFY_FLAGS:
+        value = ["gauss" if name == "-psf" else ("in.bin" if name in ("-floatfile", "-header") or "file" in name
+                                                 else "3")] if takes else []
+        reference = parse_noisify_args([name] + value)
+        for alias in aliases:
+            assert parse_noisify_args([alias] + value) == reference, alias
