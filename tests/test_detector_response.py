@@ -127,7 +127,7 @@ def test_golden_crash_case_runs_without_the_radius(tmp_path, monkeypatch):
 # ---- the torch PSF
 
 
-@pytest.mark.parametrize("kind, radius", [("gauss", 0), ("fiber", 4), ("fiber", 0)])
+@pytest.mark.parametrize("kind, radius", [("gauss", 0), ("gauss", 3), ("gauss", 6), ("fiber", 4), ("fiber", 0)])
 def test_torch_psf_equals_the_c_library(kind, radius):
     image = np.frombuffer(read("nz_psf_gauss_auto_noise", "in_float.bin"), "<f4").reshape(128, 128)[:48, :40]
     image = np.ascontiguousarray(np.round(image * 3)).astype(np.float32)  # integer counts, like a noise image
