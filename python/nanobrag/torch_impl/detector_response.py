@@ -4,9 +4,10 @@
 pixel-integrated Gaussian or fibre kernel inside a circle of the rendering
 radius, per-pixel automatic radii, the analytic lost-photon add-back and the
 legacy edge rule (a tap at fast == fpixels lands in column 0 of the next
-row).  Small kernels (radius <= 4) are applied as one shifted copy per tap;
-larger ones as FFT convolutions (one per distinct radius), whose cost does
-not grow with the kernel area.  It is differentiable with respect to
+row).  A Gaussian with one radius for all sources is applied separably;
+other small kernels (radius <= 4) as one shifted copy per tap; larger ones as
+FFT convolutions (one per distinct radius), whose cost does not grow with
+the kernel area.  It is differentiable with respect to
 the image and the PSF width; radii are integers taken from the values.
 Results equal the C library's to float rounding: the legacy adds every tap
 to a float accumulator, the FFT sums in the working dtype (see
