@@ -179,10 +179,14 @@ def apply_psf(image: torch.Tensor, psf_type: str, fwhm_px, radius_px: int = 0) -
         region = _shift_add(image, positive, radii_t, kernel, taps, radius, present[0])
     else:
         region = _fft_region(image, radii_t, present, kernel, radius)
-    out = region[:, :fast]
-    wrapped = torch.zeros_like(out)
-    wrapped[1:, 0] = region[:-1, fast]  # taps at x == fast land in column 0 of the next row
-    out = out + wrapped + lost / (slow * fast)
+    if torch.is_grad_enabled() and region.requires_grad:
+        out = region[:, :fast]
+        wrapped = torch.zeros_like(out)
+        wrapped[1:, 0] = region[:-1, fast]  # taps at x == fast land in column 0 of the next row
+        return out + wrapped + lost / (slow * fast), lost, radius
+    out = region[:, :fast].contiguous()
+    out[1:, 0] += region[:-1, fast]
+    out += float(lost) / (slow * fast)
     return out, lost, radius
 
 
