@@ -8,6 +8,7 @@
  * All state lives in the call: the library may run several responses at once.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,7 @@ int nb_apply_psf(int psf_type, double fwhm_px, int radius_px, int fpixels, int s
 
     /* kernel cache up to the global radius, inside the circle, not renormalised */
     size_t ks = 2 * (size_t)radius + 1;
+    if (ks > SIZE_MAX / ks / sizeof(double)) return NB_ERR_NO_MEMORY;
     double *kernel = calloc(ks * ks, sizeof(double));
     if (kernel == NULL) return NB_ERR_NO_MEMORY;
     for (int dy = -radius; dy <= radius; ++dy) {
@@ -152,7 +154,7 @@ int nb_apply_psf(int psf_type, double fwhm_px, int radius_px, int fpixels, int s
             q = q * q;
             lost = I * exp(-log(16) * q);
         } else {
-            lost = I * g / sqrt(g * g + (double)(r * r));
+            lost = I * g / sqrt(g * g + (double)((long long)r * r));
         }
         total_lost += lost;
 
@@ -165,7 +167,7 @@ int nb_apply_psf(int psf_type, double fwhm_px, int radius_px, int fpixels, int s
         if (2 * r >= fpixels) {
             for (int dx = -r; dx <= r; ++dx) {
                 for (int dy = -r; dy <= r; ++dy) {
-                    if (dx * dx + dy * dy > r * r) continue;
+                    if ((long long)dx * dx + (long long)dy * dy > (long long)r * r) continue;
                     int x = x0 + dx, y = y0 + dy;
                     if (x < 0 || x > fpixels || y < 0 || y > spixels) continue;
                     long j = (long)y * fpixels + x;
@@ -182,7 +184,7 @@ int nb_apply_psf(int psf_type, double fwhm_px, int radius_px, int fpixels, int s
                 /* half widths of the circle of radius r, row by row */
                 for (int v = 0; v <= r; ++v) {
                     int w = 0;
-                    while ((w + 1) * (w + 1) + v * v <= r * r) ++w;
+                    while ((long long)(w + 1) * (w + 1) + (long long)v * v <= (long long)r * r) ++w;
                     halfwidth[v] = w;
                 }
                 halfwidth_r = r;
