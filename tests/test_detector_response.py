@@ -316,3 +316,30 @@ def test_radii_from_thresholds_equal_the_rule_pixel_by_pixel(kind, fwhm):
     radius, radii = tdr.auto_radii(kind, torch.from_numpy(values), fwhm, 0)
     direct = np.minimum(tdr._radius_from(kind, values, fwhm, max(values.shape), False), radius)
     np.testing.assert_array_equal(radii.numpy(), direct)
+
+
+def test_c_library_refuses_bad_arguments_with_status_codes():
+    from nanobrag.c_engine._ffi import ffi, lib
+
+    image = np.ones((4, 4), np.float32)
+    src = ffi.cast("const float *", ffi.from_buffer(image))
+    out = np.zeros_like(image)
+    dst = ffi.cast("float *", ffi.from_buffer(out))
+    assert lib.nb_apply_psf(7, 1.0, 0, 4, 4, src, dst, 16, ffi.NULL, ffi.NULL) == lib.NB_ERR_INVALID_ARGUMENT
+    assert lib.nb_apply_psf(1, float("nan"), 0, 4, 4, src, dst, 16, ffi.NULL, ffi.NULL) == lib.NB_ERR_INVALID_ARGUMENT
+    assert lib.nb_apply_psf(1, 1.0, -1, 4, 4, src, dst, 16, ffi.NULL, ffi.NULL) == lib.NB_ERR_INVALID_ARGUMENT
+    assert lib.nb_apply_psf(1, 1.0, 0, 4, 4, src, dst, 15, ffi.NULL, ffi.NULL) == lib.NB_ERR_BUFFER_TOO_SMALL
+    assert lib.nb_apply_psf(1, 1.0, 0, 4, 4, src, ffi.cast("float *", src), 16, ffi.NULL, ffi.NULL) != 0  # in place
+    cfg = ffi.new("nb_response_config *")
+    lib.nb_response_config_init(cfg)
+    assert lib.nb_detector_response(ffi.NULL, 4, 4, src, 16, ffi.NULL, ffi.NULL, ffi.NULL, 16, ffi.NULL) != 0
+    assert lib.nb_detector_response(cfg, 4, 4, src, 15, ffi.NULL, ffi.NULL, ffi.NULL, 16, ffi.NULL) \
+        == lib.NB_ERR_BUFFER_TOO_SMALL
+    cfg.psf_type = 9
+    assert lib.nb_detector_response(cfg, 4, 4, src, 16, ffi.NULL, ffi.NULL, ffi.NULL, 16, ffi.NULL) \
+        == lib.NB_ERR_INVALID_ARGUMENT
+    cfg.psf_type = 0
+    cfg.readout_noise_adu = float("inf")
+    assert lib.nb_detector_response(cfg, 4, 4, src, 16, ffi.NULL, ffi.NULL, ffi.NULL, 16, ffi.NULL) \
+        == lib.NB_ERR_INVALID_ARGUMENT
+    np.testing.assert_array_equal(out, 0)  # refused calls wrote nothing
