@@ -507,6 +507,9 @@ DELIBERATE = {
     "-detsize_x": set(), "-detsize_y": set(),  # ignored by the legacy program, aliases here
     # nanobrag's own options: unknown to the legacy program
     "-engine": set(), "-phi_mode": set(), "-device": set(), "-dtype": set(), "-nthreads": set(), "-example": set(),
+    # the detector response (the legacy noisify's options): unknown to the legacy nanoBragg
+    "-psf": set(), "-psf_fwhm": set(), "-psf_radius": set(), "-readout_noise": set(), "-readout": set(),
+    "-flicker": set(), "-calibration": set(), "-calib_seed": set(), "-gain": set(),
 }
 
 
