@@ -35,6 +35,7 @@ __all__ = [
     "R_E_SQR_M2",
     "LEGACY_CALIB_SEED_STATE",
     "ResponseImages",
+    "ResponseStats",
     "apply_detector_response",
     "detector_response_of",
     "psf_fwhm_pixels",
@@ -49,6 +50,25 @@ GENERATORS = ("legacy", "torch")
 
 
 @dataclass
+class ResponseStats:
+    """What the pipeline counted.
+
+    max_input: largest input value; photons_before_psf / photons: photons on
+    the noise image before / after the PSF (0 without noise); overloads:
+    noise pixels clipped at the bit depth's maximum; psf_radius_px: global
+    PSF radius used (0: no PSF applied); lost_photons: photons beyond the
+    rendering radii, added back evenly.
+    """
+
+    max_input: float
+    photons_before_psf: float
+    photons: float
+    overloads: int
+    psf_radius_px: int
+    lost_photons: float
+
+
+@dataclass
 class ResponseImages:
     """The images of one detector response.
 
@@ -56,13 +76,13 @@ class ResponseImages:
     PSF where it applied); a torch tensor for ``engine="torch"``.
     int_image: noiseless ADU (uint16, or uint32 for 32 bits).
     noise_image: ADU with noise (same dtype), None without noise.
-    stats: max_input, photons_before_psf, photons, overloads, psf_radius_px, lost_photons.
+    stats: :class:`ResponseStats`.
     """
 
     photons: Any
     int_image: np.ndarray
     noise_image: Optional[np.ndarray]
-    stats: Any
+    stats: ResponseStats
 
 
 def psf_fwhm_pixels(psf_fwhm_um: float, pixel_size_mm: float) -> float:
@@ -199,6 +219,7 @@ def _c_response(values, r: DetectorResponseConfig, fwhm_px, adc, seed, noise, as
         calib_seed_state=calib_state,
         bits=int(r.bits),
     )
+    stats = ResponseStats(**stats)
     if as_torch:
         import torch
 
@@ -210,7 +231,6 @@ def _c_response(values, r: DetectorResponseConfig, fwhm_px, adc, seed, noise, as
 def _torch_response(image, r: DetectorResponseConfig, fwhm_px, adc, seed, noise) -> ResponseImages:
     import torch
 
-    from .c_engine.response import ResponseStats
     from .torch_impl import detector_response as tdr
 
     t = image if isinstance(image, torch.Tensor) else torch.as_tensor(np.asarray(image, dtype=np.float64))

@@ -5,29 +5,16 @@ the random stream are the library's (csrc/nb_detector_response.c).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
 from ._ffi import ffi, lib
 
-__all__ = ["PSF_CODES", "ResponseStats", "apply_psf", "detector_response"]
+__all__ = ["PSF_CODES", "apply_psf", "detector_response"]
 
 #: Config psf_type -> nb_psf_type
 PSF_CODES = {"none": 0, "gauss": 1, "fiber": 2}
-
-
-@dataclass
-class ResponseStats:
-    """What the pipeline counted (see nb_response_stats in csrc/nanobrag.h)."""
-
-    max_input: float
-    photons_before_psf: float
-    photons: float
-    overloads: int
-    psf_radius_px: int
-    lost_photons: float
 
 
 class ResponseError(RuntimeError):
@@ -77,8 +64,10 @@ def detector_response(
     seed_state: int,
     calib_seed_state: int,
     bits: int,
-) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], ResponseStats]:
+) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Dict[str, float]]:
     """Run nb_detector_response: ``(photons float32, int image uint32, noise image uint32 or None, stats)``.
+
+    ``stats`` holds the fields of nb_response_stats by name.
 
     ``seed_state``/``calib_seed_state`` are the generator states as the legacy
     stores them (``-seed N`` gives -N).
@@ -110,7 +99,7 @@ def detector_response(
     )
     _check(status, "nb_detector_response")
     s = stats[0]
-    return photons, int_image, noise_image, ResponseStats(
+    return photons, int_image, noise_image, dict(
         max_input=s.max_input, photons_before_psf=s.photons_before_psf, photons=s.photons,
         overloads=int(s.overloads), psf_radius_px=int(s.psf_radius_px), lost_photons=s.lost_photons,
     )
