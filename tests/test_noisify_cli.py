@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from noisify_cases import args, read, stage_inputs
+from noisify_cases import read, stage_inputs
 
 from nanobrag import cli, noisify_cli
 from nanobrag.noisify_flags import parse_noisify_args
@@ -125,8 +125,6 @@ def test_nanobrag_response_flags_reach_the_config():
 
 
 def test_every_noisify_alias_gives_the_same_job_as_the_name():
-    from dataclasses import asdict
-
     from nanobrag.noisify_flags import NOISIFY_FLAGS
 
     for name, aliases, takes, _, _ in NOISIFY_FLAGS:

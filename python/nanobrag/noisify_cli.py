@@ -12,7 +12,6 @@ Exit status: 0 success; 2 bad command line or input (one line
 from __future__ import annotations
 
 import math
-import os
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
