@@ -166,3 +166,41 @@ def test_fiber_psf_edge_taps_wrap_into_the_next_row(tmp_path, monkeypatch, capsy
     assert list(out[15, 0:6]) == result["row15_fast0..5"]
     assert list(out[0, 0:6]) == result["row0_fast0..5"]
     assert "adding back 620.221 lost photons" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_counts_match_the_legacy_stdout(name, tmp_path, monkeypatch, capsys):
+    """Photon sums, overloads, lost photons and PSF radius: the numbers the legacy program printed."""
+    from nanobrag.noisify_flags import parse_noisify_args
+
+    stage_inputs(name, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    job = parse_noisify_args(args(name))
+    captured = []
+
+    import nanobrag.noisify_cli as module
+
+    real = module.apply_detector_response
+
+    def spy(*a, **k):
+        captured.append(real(*a, **k))
+        return captured[-1]
+
+    monkeypatch.setattr(module, "apply_detector_response", spy)
+    noisify_cli.run_noisify(job)
+    stats = captured[0].stats
+    legacy = read(name, "stdout.txt").decode()
+    m = re.search(r"maximum value in input file: (\S+)", legacy)
+    assert f"{stats.max_input:g}" == m.group(1)
+    m = re.search(r"^(\d+) photons on noise image \((\d+) overloads\)", legacy, re.M)
+    if m:
+        assert f"{stats.photons:.0f}" == m.group(1) and stats.overloads == int(m.group(2))
+    m = re.search(r"^(\d+) photons on noise image before PSF", legacy, re.M)
+    if m:
+        assert f"{stats.photons_before_psf:.0f}" == m.group(1)
+    m = re.search(r"adding back (\S+) lost photons", legacy)
+    if m:
+        assert f"{stats.lost_photons:g}" == m.group(1)
+    m = re.search(r"auto-selected psf_radius = (\d+) pixels", legacy)
+    if m:
+        assert stats.psf_radius_px == int(m.group(1))
