@@ -19,6 +19,7 @@ reads their values.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Optional, Sequence, Tuple
 
@@ -35,6 +36,7 @@ __all__ = [
     "DetectorConfig",
     "SamplingConfig",
     "BackgroundConfig",
+    "AmorphousSample",
     "OutputConfig",
     "CONVENTIONS",
     "PIVOTS",
@@ -223,6 +225,33 @@ class BackgroundConfig:
 
 
 @dataclass
+class AmorphousSample:
+    """Amorphous material in the beam (water, ice, solvent, air): the legacy nonBragg background.
+
+    Every pixel gets ``r_e^2 * fluence * molecules / (sources * oversample^2)``
+    times the sum over sub-pixels, sensor layers and sources of
+    ``sign(F) F^2 * polarization * solid angle * source weight * capture``,
+    with F (electrons per molecule) interpolated in ``table`` at the pixel's
+    sin(theta)/lambda.  Molecules = thickness * width * height * density *
+    N_A / molecular weight, width and height clipped to the beam size.
+    Float fields may be torch tensors (the torch engine differentiates them).
+    See specs/amorphous.md.
+    """
+
+    #: F of one molecule against sin(theta)/lambda (``nanobrag.io.read_stol_table``).
+    table: AmorphousTable
+    #: sample extent along the beam (mm).
+    thickness_mm: float = 0.1
+    #: sample extent across the beam (mm): "width" (lab y) and "height" (lab z), clipped to the beam size.
+    width_mm: float = 0.1
+    height_mm: float = 0.1
+    density_g_cm3: float = 1.0
+    molecular_weight_g_mol: float = 18.0
+    #: molecules in the sample; given (non-zero), it replaces the density.
+    molecules: Optional[float] = None
+
+
+@dataclass
 class OutputConfig:
     """Noise, integer scaling and the files the command line writes."""
 
@@ -263,6 +292,8 @@ class Config:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    #: amorphous background added to the image; with neither a cell nor a matrix it is rendered alone.
+    amorphous: Optional[AmorphousSample] = None
     #: "spec": physically correct phi rotation at every step (default);
     #: "c-parity": reproduce the legacy phi = 0 carry-over.
     phi_mode: str = "spec"
@@ -297,7 +328,8 @@ class Config:
         _check_choice("detector.pivot", self.detector.pivot, PIVOTS)
         _check_choice("crystal.shape", self.crystal.shape, CRYSTAL_SHAPES)
         c = self.crystal
-        if c.cell is None and c.mosflm_matrix is None:
+        bragg = c.cell is not None or c.mosflm_matrix is not None
+        if not bragg and self.amorphous is None:
             raise ConfigError("crystal: give a unit cell (crystal.cell, -cell) or an orientation matrix (crystal.mosflm_matrix, -mat)")
         if c.cell is not None and len(c.cell) != 6:
             raise ConfigError(f"crystal.cell must hold 6 numbers (a b c alpha beta gamma), got {len(c.cell)}")
@@ -309,7 +341,7 @@ class Config:
         if c.mosaic_domains is not None and int(c.mosaic_domains) != c.mosaic_domains:
             raise ConfigError("crystal.mosaic_domains must be an integer")
         sf = self.structure_factors
-        if sf.table is None and _value(sf.default_F) == 0.0:
+        if bragg and sf.table is None and _value(sf.default_F) == 0.0:
             raise ConfigError(
                 "structure factors: no HKL table (-hkl or an Fdump cache) and default_F is 0, so every pixel would be 0; "
                 "give -hkl FILE or -default_F F"
@@ -338,6 +370,8 @@ class Config:
         _check_vec("sampling.spindle_axis", s.spindle_axis)
         if s.oversample is not None and int(s.oversample) != s.oversample:
             raise ConfigError("sampling.oversample must be an integer")
+        if self.amorphous is not None:
+            _check_amorphous(self.amorphous)
         o = self.output
         if o.printout_pixel is not None:
             _check_len("output.printout_pixel", o.printout_pixel, 2)
@@ -349,6 +383,29 @@ def _value(x: Any) -> float:
     if hasattr(x, "detach"):
         return float(x.detach().cpu())
     return float(x)
+
+
+def _check_amorphous(a: "AmorphousSample") -> None:
+    if not isinstance(a.table, AmorphousTable):
+        raise ConfigError(f"amorphous.table must be an AmorphousTable (nanobrag.io.read_stol_table), got {type(a.table).__name__}")
+    stol = a.table.stol_per_m()
+    if not np.all(np.isfinite(stol)) or np.any(np.diff(stol) <= 0):
+        raise ConfigError(
+            f"amorphous.table ({a.table.source or 'in memory'}): sin(theta)/lambda must be finite and increase "
+            "strictly down the table"
+        )
+    for name in ("thickness_mm", "width_mm", "height_mm"):
+        v = _value(getattr(a, name))
+        if not (math.isfinite(v) and v >= 0):
+            raise ConfigError(f"amorphous.{name} must be a finite number >= 0 (mm), got {v}")
+    mw = _value(a.molecular_weight_g_mol)
+    if not (math.isfinite(mw) and mw > 0):
+        raise ConfigError(f"amorphous.molecular_weight_g_mol must be a finite number > 0 (g/mol), got {mw}")
+    density = _value(a.density_g_cm3)
+    if not (math.isfinite(density) and density >= 0):
+        raise ConfigError(f"amorphous.density_g_cm3 must be a finite number >= 0 (g/cm^3), got {density}")
+    if a.molecules is not None and not math.isfinite(_value(a.molecules)):
+        raise ConfigError(f"amorphous.molecules must be a finite number, got {_value(a.molecules)}")
 
 
 def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:

@@ -209,10 +209,14 @@ def pgm_image_scale(result) -> float:
     return 250.0 / (5.0 * rmsd) if rmsd > 0.0 else int_image_scale(result)
 
 
-def pgm_image(result) -> np.ndarray:
-    """The uint8 image of ``-pgmfile``: min(255, f*scale) truncated; 0 outside the ROI."""
+def pgm_image(result, scale: Optional[float] = None) -> np.ndarray:
+    """The uint8 image of ``-pgmfile``: min(255, f*scale) truncated; 0 outside the ROI.
+
+    scale: None = :func:`pgm_image_scale` (a front end with its own scale rule passes it).
+    """
     image = _float_image(result)
-    scale = pgm_image_scale(result)
+    if scale is None:
+        scale = pgm_image_scale(result)
     with np.errstate(over="ignore", invalid="ignore"):
         value = image.astype(np.float64) * scale
         value = np.where(value > 255.0, 255.0, value)

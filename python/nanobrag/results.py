@@ -80,6 +80,11 @@ class Geometry:
     interpolate: bool
     roi: Tuple[int, int, int, int]
     divergence_steps: int
+    #: the amorphous sample as rendered (0 and zeros without one): molecules, size clipped to the beam (m),
+    #: density (g/m^3, recomputed when molecules were given)
+    amorphous_molecules: float = 0.0
+    amorphous_size_m: Vec3 = (0.0, 0.0, 0.0)
+    amorphous_density_g_m3: float = 0.0
 
     def as_dict(self) -> Dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

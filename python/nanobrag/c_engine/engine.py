@@ -274,7 +274,24 @@ def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any
 
     # background
     cfg.water_um = _num(bg.water_um)
+    _set_amorphous(cfg, config.amorphous, keep)
     return cfg, keep
+
+
+def _set_amorphous(cfg, sample, keep: List[Any]) -> None:
+    """The amorphous-sample fields of nb_config (the legacy nonBragg background)."""
+    if sample is None:
+        return
+    stol = np.ascontiguousarray(sample.table.stol_per_m(), dtype=np.float64)
+    F = np.ascontiguousarray(sample.table.F_or_nan(), dtype=np.float64)
+    keep.extend((stol, F))
+    cfg.amorphous_stol_per_m = ffi.cast("const double *", ffi.from_buffer(stol))
+    cfg.amorphous_F = ffi.cast("const double *", ffi.from_buffer(F))
+    cfg.amorphous_points = int(stol.size)
+    cfg.amorphous_size_mm[0:3] = [_num(sample.thickness_mm), _num(sample.width_mm), _num(sample.height_mm)]
+    cfg.amorphous_density_g_cm3 = _num(sample.density_g_cm3)
+    cfg.amorphous_molecular_weight = _num(sample.molecular_weight_g_mol)
+    cfg.amorphous_molecules = 0.0 if sample.molecules is None else _num(sample.molecules)
 
 
 # ---------------------------------------------------------------- plans
@@ -403,6 +420,9 @@ def _geometry(d) -> Geometry:
         interpolate=bool(d.interpolate),
         roi=(int(d.roi[0]), int(d.roi[1]), int(d.roi[2]), int(d.roi[3])),
         divergence_steps=d.divergence_steps,
+        amorphous_molecules=d.amorphous_molecules,
+        amorphous_size_m=_tuple3(d.amorphous_size_m),
+        amorphous_density_g_m3=d.amorphous_density_g_m3,
     )
 
 
