@@ -25,7 +25,7 @@ from .sources import SourceModel, derive_sources
 from .structure_factors import StructureFactorModel, derive_structure_factors
 from .vectors import norm
 
-__all__ = ["Plan", "build_plan", "R_E_SQR", "AVOGADRO"]
+__all__ = ["Plan", "build_plan", "derive_fluence", "R_E_SQR", "AVOGADRO"]
 
 #: Thomson cross section of the electron (m^2), legacy value
 R_E_SQR = 7.94079248018965e-30
@@ -208,6 +208,20 @@ def _mask_tensor(ctx: Context, config: Config, fpixels: int, spixels: int) -> Op
     return torch.as_tensor(arr != 0, device=ctx.device)
 
 
+def derive_fluence(ctx: Context, config: Config):
+    """(fluence tensor (photons/m^2), flux (photons/s)): flux * exposure / beamsize^2 replaces the fluence when given."""
+    b = config.beam
+    beamsize = value_of(b.beamsize_mm) / 1000
+    fluence = ctx.scalar(b.fluence_photons_per_m2)
+    flux = value_of(b.flux_photons_per_s)
+    exposure = value_of(b.exposure_s)
+    if flux != 0.0 and exposure > 0.0 and beamsize >= 0:
+        fluence = ctx.scalar(b.flux_photons_per_s) * ctx.scalar(b.exposure_s) / beamsize / beamsize
+    if exposure > 0.0:
+        flux = value_of(fluence) / exposure * beamsize * beamsize
+    return fluence, flux
+
+
 def build_plan(ctx: Context, config: Config) -> Plan:
     warnings: List[str] = []
     b, xt, s = config.beam, config.crystal, config.sampling
@@ -219,13 +233,7 @@ def build_plan(ctx: Context, config: Config) -> Plan:
     phi, spectral, layers, mosaic = select_sampling(ctx, config, warnings)
 
     beamsize = value_of(b.beamsize_mm) / 1000
-    fluence = ctx.scalar(b.fluence_photons_per_m2)
-    flux = value_of(b.flux_photons_per_s)
-    exposure = value_of(b.exposure_s)
-    if flux != 0.0 and exposure > 0.0 and beamsize >= 0:
-        fluence = ctx.scalar(b.flux_photons_per_s) * ctx.scalar(b.exposure_s) / beamsize / beamsize
-    if exposure > 0.0:
-        flux = value_of(fluence) / exposure * beamsize * beamsize
+    fluence, flux = derive_fluence(ctx, config)
 
     misset = None
     if xt.misset_random:
