@@ -203,6 +203,8 @@ class _State:
         self.inputs: Dict[str, Tuple[str, str]] = {}
         #: the amorphous table's option (-stol, -4stol or -Q: the last one given wins)
         self.stol_option: Optional[str] = None
+        #: -amorphous_* options: AmorphousSample field -> value, "table" -> (typed, file, column kind)
+        self.amorphous: Dict[str, Any] = {}
 
     def note(self, text: str) -> None:
         if text not in self.info.notes:
@@ -426,6 +428,24 @@ def _apply_stol(option: str) -> Apply:
     def apply(st: _State, typed: str, values: Tuple[str, ...]) -> None:
         st.inputs[option] = (typed, values[0])
         st.stol_option = option
+
+    return apply
+
+
+def _apply_amorphous(*attrs: str) -> Apply:
+    """-amorphous_* options: collected, then turned into Config.amorphous after parsing (_load_files)."""
+
+    def apply(st: _State, typed: str, values: Tuple[Any, ...]) -> None:
+        for attr in attrs:
+            st.amorphous[attr] = values[0]
+        st.amorphous.setdefault("given", []).append(typed)
+
+    return apply
+
+
+def _apply_amorphous_table(kind: str) -> Apply:
+    def apply(st: _State, typed: str, values: Tuple[str, ...]) -> None:
+        st.amorphous["table"] = (typed, values[0], kind)
 
     return apply
 
@@ -726,6 +746,27 @@ FLAGS: Tuple[Flag, ...] = (
     Flag("-dmin", S, "skip scattering finer than this resolution (Angstrom)", _setter("sampling.dmin_A"),
          (_nonneg("Angstrom"),), "A", default="0 (off)"),
     # ---- background
+    Flag("-amorphous_stol", BG, "amorphous sample in the beam (the legacy nonBragg background, added to the "
+         "image): F of one molecule against sin(theta)/lambda (1/Angstrom); unlike -stol it is rendered",
+         _apply_amorphous_table("stol"), (_FILE,), "FILE", default="none"),
+    Flag("-amorphous_4stol", BG, "as -amorphous_stol with the first column in 4 sin(theta)/lambda",
+         _apply_amorphous_table("4stol"), (_FILE,), "FILE"),
+    Flag("-amorphous_Q", BG, "as -amorphous_stol with the first column in Q = 4 pi sin(theta)/lambda",
+         _apply_amorphous_table("Q"), (_FILE,), "FILE"),
+    Flag("-amorphous_thick", BG, "amorphous sample thickness along the beam (mm)",
+         _apply_amorphous("thickness_mm"), (_nonneg("mm"),), "MM", default="0.1"),
+    Flag("-amorphous_width", BG, "amorphous sample width (mm); clipped to -beamsize",
+         _apply_amorphous("width_mm"), (_nonneg("mm"),), "MM", default="0.1"),
+    Flag("-amorphous_height", BG, "amorphous sample height (mm); clipped to -beamsize",
+         _apply_amorphous("height_mm"), (_nonneg("mm"),), "MM", default="0.1"),
+    Flag("-amorphous_size", BG, "amorphous sample thickness, width and height (mm)",
+         _apply_amorphous("thickness_mm", "width_mm", "height_mm"), (_nonneg("mm"),), "MM", default="0.1"),
+    Flag("-amorphous_density", BG, "amorphous sample density (g/cm^3)", _apply_amorphous("density_g_cm3"),
+         (_nonneg("g/cm^3"),), "G_CM3", default="1"),
+    Flag("-amorphous_MW", BG, "molecular weight of the amorphous material (g/mol)",
+         _apply_amorphous("molecular_weight_g_mol"), (_pos("g/mol"),), "G_MOL", default="18"),
+    Flag("-amorphous_molecules", BG, "molecules of amorphous material in the beam; replaces -amorphous_density",
+         _apply_amorphous("molecules"), (_num(),), "N", default="from the density"),
     Flag("-water", BG, "edge of a water cube in the beam, giving a flat background (um)",
          _setter("background.water_um"), (_nonneg("um"),), "UM", default="0"),
     # ---- outputs
@@ -1030,13 +1071,35 @@ def _load_files(st: _State) -> None:
         typed, name = st.inputs[st.stol_option]
         column_kind = {"-stol": "stol", "-4stol": "4stol", "-Q": "Q"}[st.stol_option]
         cfg.background.amorphous = _read(st, typed, st.stol_option, name, "read_stol_table", column_kind)
-        st.note(f"{typed} {name} is read but, as in the legacy program, does not change the image")
+        st.note(f"{typed} {name} is read but, as in the legacy program, does not change the image "
+                f"(-amorphous_{typed[1:]} renders it as a background)")
+    _load_amorphous(st)
+
+
+def _load_amorphous(st: _State) -> None:
+    """Config.amorphous from the -amorphous_* options (the table option is required with any of them)."""
+    options = dict(st.amorphous)
+    given = options.pop("given", [])
+    if "table" not in options:
+        if given:
+            raise ConfigError(f"{given[0]} needs the amorphous F(stol) table: give -amorphous_stol FILE "
+                              "(or -amorphous_4stol / -amorphous_Q)")
+        return
+    from .config import AmorphousSample
+
+    typed, name, kind = options.pop("table")
+    table = _read(st, typed, typed, name, "read_stol_table", kind)
+    if options.get("molecules") == 0:
+        options["molecules"] = None  # 0: from the density, as the legacy nonBragg
+    st.config.amorphous = AmorphousSample(table=table, **options)
 
 
 def _check_inputs(st: _State) -> None:
     """The legacy "missing input" rule: what to scatter from, and a crystal."""
     cfg = st.config
     problems = []
+    if cfg.amorphous is not None and cfg.crystal.cell is None and cfg.crystal.mosflm_matrix is None:
+        return  # an amorphous sample alone: no crystal, no structure factors needed
     if cfg.structure_factors.table is None and cfg.structure_factors.default_F == 0.0:
         problems.append(
             f"no structure factors: give -hkl FILE, a nonzero -default_F, or have the cache "
