@@ -3,11 +3,11 @@
 Acceptance: float images within 1e-6 relative (the C engine and the torch
 engine in float64 in fact agree to the last bit here), SMV files byte for
 byte, the defined part of the PGM (header + fast*slow bytes) byte for byte.
-The torch engine in float32 is held to 2e-5 relative: the scattering vector
-and the interpolation polynomial are evaluated in float64 (path dtype) but
-polarization, solid angle and the sums run in float32, whose rounding
-(6e-8 per operation over a few tens of operations and a sum over up to 45
-sub-pixel/source terms) stays below that bound.
+The torch engine in float32 is held to 2e-5 relative, the bound for
+per-path float32 arithmetic (6e-8 rounding per operation over a few tens of
+operations and sums of up to 45 terms).  Its background in fact runs per
+path in float64 (the path dtype on CPU and CUDA) and is rounded once to
+float32, so here it matches to the float64 bound.
 """
 from __future__ import annotations
 

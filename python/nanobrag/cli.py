@@ -230,6 +230,9 @@ def summary_lines(config: Config, result) -> List[str]:
         f"fluence {g.fluence_photons_per_m2:g} photons/m^2, flux {g.flux_photons_per_s:g} photons/s; "
         f"tricubic interpolation {'on' if g.interpolate else 'off'}",
     ]
+    if config.amorphous is not None:
+        lines.append(f"amorphous sample {_vec(g.amorphous_size_m, 1e3)} mm, {g.amorphous_molecules:g} molecules "
+                     f"(F(stol) from {config.amorphous.table.source or 'a table in memory'})")
     if result.interpolation_switchoff_pixel is not None:
         lines.append(f"tricubic interpolation switched off from raster pixel {result.interpolation_switchoff_pixel}")
     for warning in result.warnings:

@@ -56,8 +56,9 @@ def _padded_table(ctx: Context, sample: AmorphousSample) -> Tuple[torch.Tensor, 
     high = present[-1] if present.size else math.nan
     xs = np.concatenate(([-_PAD_FAR, -_PAD_NEAR], x, [_PAD_NEAR, _PAD_FAR]))
     Fs = np.concatenate(([low, low], np.nan_to_num(F, nan=0.0), [high, high]))
-    f64 = torch.float64 if ctx.device.type != "mps" else torch.float32
-    return torch.as_tensor(xs, dtype=f64, device=ctx.device), torch.as_tensor(Fs, dtype=f64, device=ctx.device)
+    # float64 whatever the run dtype: the padding abscissae (1e99) overflow float32
+    return (torch.as_tensor(xs, dtype=torch.float64, device=ctx.device),
+            torch.as_tensor(Fs, dtype=torch.float64, device=ctx.device))
 
 
 def derive_amorphous(ctx: Context, config: Config, source_count: int, warnings: List[str]) -> AmorphousModel:
