@@ -199,8 +199,15 @@ def test_c_background_does_not_depend_on_the_thread_count():
     assert np.array_equal(one, three)
 
 
-def test_c_trace_of_a_background_only_plan_is_refused():
+@pytest.mark.parametrize("engine", ["c", "torch"])
+def test_trace_of_a_background_only_config_is_refused(engine):
+    with pytest.raises(ConfigError, match="no crystal"):
+        nanobrag.trace(_background_config(), [(0, 0)], engine=engine)
+
+
+def test_c_library_refuses_a_background_only_trace():
+    from nanobrag.c_engine import engine as c_engine
     from nanobrag.c_engine.engine import CEngineError
 
     with pytest.raises(CEngineError):
-        nanobrag.trace(_background_config(), [(0, 0)], engine="c")
+        c_engine.trace(_background_config(), [(0, 0)])

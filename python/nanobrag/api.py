@@ -71,6 +71,9 @@ def trace(
     the same structure.
     """
     config.validate()
+    if config.crystal.cell is None and config.crystal.mosflm_matrix is None:
+        raise ConfigError("trace: the per-step values follow the crystal's loop nest; a config with an amorphous "
+                          "sample and no crystal (-cell or -mat) has none")
     pixels = [(int(s), int(f)) for s, f in pixels]
     name = _engine_name(config, engine)
     if name == "c":

@@ -286,6 +286,9 @@ def _printout_pixels(config: Config) -> List[Tuple[int, int]]:
 
 
 def _print_pixels(config: Config) -> None:
+    if config.crystal.cell is None and config.crystal.mosflm_matrix is None:
+        sys.stderr.write("nanobrag: note: -printout shows the crystal's per-step values; there is no crystal\n")
+        return
     pixels = _printout_pixels(config)
     if not pixels:
         sys.stderr.write("nanobrag: note: -printout_pixel names a pixel outside the detector; nothing printed\n")
