@@ -507,6 +507,9 @@ DELIBERATE = {
     "-detsize_x": set(), "-detsize_y": set(),  # ignored by the legacy program, aliases here
     # nanobrag's own options: unknown to the legacy program
     "-engine": set(), "-phi_mode": set(), "-device": set(), "-dtype": set(), "-nthreads": set(), "-example": set(),
+    # the amorphous background (specs/amorphous.md)
+    **{f"-amorphous_{x}": set() for x in ("stol", "4stol", "Q", "thick", "width", "height", "size", "density", "MW",
+                                          "molecules")},
 }
 
 
