@@ -173,3 +173,12 @@ def test_nanobrag_background_alone_without_a_crystal(folder):
     t = nanobrag.simulate(cfg, engine="torch").float_image
     assert np.all(c > 0)
     assert np.max(np.abs(t.astype(float) - c) / c) <= 1e-6
+
+
+def test_spec_lists_every_option_and_alias():
+    from nanobrag.nonbragg.flags import NONBRAGG_FLAGS
+
+    spec = (Path(__file__).resolve().parents[1] / "specs" / "amorphous.md").read_text()
+    for flag in NONBRAGG_FLAGS:
+        for spelling in flag.spellings:
+            assert f"`{spelling}`" in spec, spelling

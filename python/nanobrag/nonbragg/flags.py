@@ -236,8 +236,8 @@ def _curved(o: NonBraggOptions, typed: str, values: Tuple[Any, ...]) -> None:
     o.curved = True
 
 
-S, D, B, O, X, E = ("Sample", "Detector", "Beam and sources", "Output files and noise", "Accepted, no effect",
-                    "Engine (nanobrag options, not in the legacy program)")
+S, D, B, O, X, R, E = ("Sample", "Detector", "Beam and sources", "Output files and noise", "Accepted, no effect",
+                       "Refused (deliberate differences)", "Engine (nanobrag options, not in the legacy program)")
 
 NONBRAGG_FLAGS: Tuple[Flag, ...] = (
     Flag("-stol", S, "F of one molecule against sin(theta)/lambda (1/Angstrom): text file 'stol F' (required)",
@@ -365,9 +365,9 @@ NONBRAGG_FLAGS: Tuple[Flag, ...] = (
          (_FILE,), "FILE"),
     Flag("-noreject", X, "accepted; outlier rejection is always off", _no_effect("outlier rejection is always off")),
     Flag("-coherent", X, "accepted; never used by the legacy program", _no_effect("never used")),
-    Flag("-img", X, "not supported: the legacy F(stol)-from-image mode (its output uses uninitialised values)",
+    Flag("-img", R, "not supported: the legacy F(stol)-from-image mode (its output uses uninitialised values)",
          _unsupported("the F(stol)-from-image mode writes uninitialised values in the legacy program"), (_FILE,), "FILE"),
-    Flag("-Fmap", X, "not supported: the legacy F-map mode", _unsupported("the F-map mode is not reproduced"), ()),
+    Flag("-Fmap", R, "not supported: the legacy F-map mode", _unsupported("the F-map mode is not reproduced"), ()),
     # ---- engine
     Flag("-engine", E, "c (the legacy arithmetic, default) or torch", _set("engine"),
          (Value("word", choices=("c", "torch")),), "c|torch", default="c"),
@@ -489,19 +489,19 @@ def _read(cwd: str, typed: str, name: str, reader: str, *args: Any):
         raise ConfigError(f"{typed}: {exc}") from None
 
 
-def _build(self: NonBraggParse, cwd: str) -> None:
-    """Fill ``self.config`` and ``self.detsize_m`` from ``self.options`` (reading the input files)."""
-    o = self.options
+def _build(parse: NonBraggParse, cwd: str) -> None:
+    """Fill ``parse.config`` and ``parse.detsize_m`` from ``parse.options`` (reading the input files)."""
+    o = parse.options
     cfg = Config()
     stol_flag = {"stol": "-stol", "4stol": "-4stol", "Q": "-Q"}[o.stol_kind]
     table, path = _read(cwd, stol_flag, o.stol_file, "read_stol_table", o.stol_kind)
-    self.files_read[stol_flag] = path
+    parse.files_read[stol_flag] = path
     stol = table.stol_per_m()
     if np.any(np.diff(stol) <= 0):
         raise ConfigError(f"{stol_flag}: {o.stol_file}: the first column must increase strictly down the file "
                           "(the legacy interpolation needs an ascending table)")
     if o.source_file is not None:
-        cfg.beam.sources, self.files_read["-sourcefile"] = _read(cwd, "-sourcefile", o.source_file, "read_source_file")
+        cfg.beam.sources, parse.files_read["-sourcefile"] = _read(cwd, "-sourcefile", o.source_file, "read_source_file")
 
     # detector size: the legacy rule is ceil(edge / pixel), the edge replaced by pixel * count when given
     pixel = o.pixel_mm / 1000.0
@@ -515,7 +515,7 @@ def _build(self: NonBraggParse, cwd: str) -> None:
     if not (1 <= fpixels <= 1000000 and 1 <= spixels <= 1000000):
         raise ConfigError(f"detector: {detsize_x * 1000:g} x {detsize_y * 1000:g} mm with {o.pixel_mm:g} mm pixels "
                           f"gives {fpixels} x {spixels} pixels (need 1 to 1e6 per axis)")
-    self.detsize_m = (detsize_x, detsize_y)
+    parse.detsize_m = (detsize_x, detsize_y)
     det = cfg.detector
     det.convention = "CUSTOM"
     det.pixel_size_mm = o.pixel_mm
@@ -587,7 +587,7 @@ def _build(self: NonBraggParse, cwd: str) -> None:
     out.fdump_path = None
     out.printout, out.printout_pixel, out.progress = o.printout, o.printout_pixel, o.progress
     cfg.engine, cfg.device, cfg.dtype = o.engine, o.device, o.dtype
-    self.config = cfg.validate()
+    parse.config = cfg.validate()
 
 
 def nonbragg_usage_text(width: int = 100) -> str:
