@@ -174,6 +174,7 @@ typedef struct {
     double amorphous_density_g_cm3;
     double amorphous_molecular_weight;    /* g/mol */
     double amorphous_molecules;           /* != 0 overrides the density; 0 = from the density */
+    int amorphous_fmap;                   /* 1: a pixel is the F of its last path instead of photons (legacy -Fmap) */
 
     /* ---- noise ---- */
     long noise_seed;                /* user value of -seed (the generator gets its negative) */

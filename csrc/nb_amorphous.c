@@ -130,6 +130,7 @@ int nb_build_amorphous(nb_build *b)
     long steps = (long)p->sources * p->oversample * p->oversample;
     if (steps > 2147483647L) return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "sources x oversample^2 = %ld is too many", steps);
     p->amorphous_steps = (int)steps;
+    p->amorphous_fmap = c->amorphous_fmap != 0;
 
     nb_derived *d = &p->derived;
     d->amorphous_size_m[0] = x;
@@ -154,8 +155,9 @@ static int nearest_point(const double *stol_of, int n, double stol)
     return lo;
 }
 
-/* the background photons of one pixel; `st` carries the polarization evaluations made before it */
-static double amorphous_pixel(const nb_plan *p, int spixel, int fpixel, nb_raster_state *st)
+/* the background photons of one pixel; `st` carries the polarization evaluations made before it;
+ * *F_last receives the F of the pixel's last path */
+static double amorphous_pixel(const nb_plan *p, int spixel, int fpixel, nb_raster_state *st, double *F_last)
 {
     const double *stol_of = p->amorphous_stol, *F_of = p->amorphous_F;
     double Ibg = 0.0;
@@ -180,6 +182,7 @@ static double amorphous_pixel(const nb_plan *p, int spixel, int fpixel, nb_raste
                     double stol = 0.5 * nb_norm(q);
                     int k = nearest_point(stol_of, p->amorphous_points, stol);
                     double F = nb_polint4(stol_of + k - 1, F_of + k - 1, stol);
+                    *F_last = F;
                     double sign = F < 0.0 ? -1.0 : 1.0;
                     /* as the legacy, the polarization re-normalises d in place for the next source */
                     double polar = p->nopolar ? 1.0 : nb_polarization(p, st, incident, d);
@@ -222,7 +225,10 @@ int nb_amorphous_add(const nb_plan *p, float *image, int nthreads)
             if (!pixel_is_rendered(p, s, f)) continue;
             st.polar_evaluations = done < p->polar_axis_count ? done : p->polar_axis_count;
             size_t idx = (size_t)s * p->fpixels + f;
-            image[idx] = (float)((double)image[idx] + amorphous_pixel(p, s, f, &st));
+            double F_last = 0.0;
+            double value = amorphous_pixel(p, s, f, &st, &F_last);
+            /* -Fmap: the pixel shows F (of its last path) instead of photons, replacing everything */
+            image[idx] = p->amorphous_fmap ? (float)F_last : (float)((double)image[idx] + value);
             done += per_pixel;
         }
     }

@@ -85,6 +85,7 @@ struct nb_plan {
     double *amorphous_F;
     double amorphous_molecules;
     int amorphous_steps;            /* sources * oversample^2 */
+    int amorphous_fmap;             /* the pixel is the F of its last path */
 
     /* random-number state */
     nb_shuffle shuffle_after_mosaic;

@@ -86,7 +86,6 @@ def test_last_pivot_option_wins(folder):
 
 @pytest.mark.parametrize("args,message", [
     (["-img", "x.img"], "-img is not supported"),
-    (["-Fmap"], "-Fmap is not supported"),
     (["-hdiv", "0.2"], "unknown option -hdiv: use -hdivrange"),
     (["-detector_thick", "0.1"], "no detector thickness"),
     (["-density", "abc"], "-density expects a number >= 0"),
@@ -182,3 +181,13 @@ def test_spec_lists_every_option_and_alias():
     for flag in NONBRAGG_FLAGS:
         for spelling in flag.spellings:
             assert f"`{spelling}`" in spec, spelling
+
+
+def test_fmap_matches_the_legacy_binary_output_semantics(folder):
+    """-Fmap: each pixel is F at its sin(theta)/lambda (interpolated), no photons; both engines agree."""
+    p = parse(folder, *SMALL, "-Fmap", "-nonoise")
+    c = nanobrag.simulate(p.config, engine="c").float_image
+    t = nanobrag.simulate(p.config, engine="torch").float_image
+    table = np.loadtxt(folder / "a.stol")
+    assert np.all(c >= table[:, 1].min() - 1e-3) and np.all(c <= table[:, 1].max() + 1e-3)
+    assert np.max(np.abs(t.astype(float) - c)) <= 1e-6 * np.max(np.abs(c))

@@ -249,6 +249,9 @@ class AmorphousSample:
     molecular_weight_g_mol: float = 18.0
     #: molecules in the sample; given (non-zero), it replaces the density.
     molecules: Optional[float] = None
+    #: legacy ``-Fmap``: each rendered pixel holds the F of its last path (sub-pixel, layer, source)
+    #: instead of photons, replacing the whole pixel value (useful for absorption masks).
+    fmap: bool = False
 
 
 @dataclass

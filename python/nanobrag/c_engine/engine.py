@@ -292,6 +292,7 @@ def _set_amorphous(cfg, sample, keep: List[Any]) -> None:
     cfg.amorphous_density_g_cm3 = _num(sample.density_g_cm3)
     cfg.amorphous_molecular_weight = _num(sample.molecular_weight_g_mol)
     cfg.amorphous_molecules = 0.0 if sample.molecules is None else _num(sample.molecules)
+    cfg.amorphous_fmap = int(bool(sample.fmap))
 
 
 # ---------------------------------------------------------------- plans

@@ -119,6 +119,7 @@ class NonBraggOptions:
     printout: bool = False
     printout_pixel: Optional[Tuple[int, int]] = None
     progress: bool = True
+    fmap: bool = False
     # engine (nanobrag options)
     engine: str = "c"
     device: str = "cpu"
@@ -367,7 +368,8 @@ NONBRAGG_FLAGS: Tuple[Flag, ...] = (
     Flag("-coherent", X, "accepted; never used by the legacy program", _no_effect("never used")),
     Flag("-img", R, "not supported: the legacy F(stol)-from-image mode (its output uses uninitialised values)",
          _unsupported("the F(stol)-from-image mode writes uninitialised values in the legacy program"), (_FILE,), "FILE"),
-    Flag("-Fmap", R, "not supported: the legacy F-map mode", _unsupported("the F-map mode is not reproduced"), ()),
+    Flag("-Fmap", O, "the float image holds the F of each pixel's last path instead of photons (absorption masks)",
+         _const("fmap", True)),
     # ---- engine
     Flag("-engine", E, "c (the legacy arithmetic, default) or torch", _set("engine"),
          (Value("word", choices=("c", "torch")),), "c|torch", default="c"),
@@ -575,7 +577,7 @@ def _build(parse: NonBraggParse, cwd: str) -> None:
     cfg.amorphous = AmorphousSample(
         table=table, thickness_mm=o.thick_mm, width_mm=o.width_mm, height_mm=o.height_mm,
         density_g_cm3=o.density_g_cm3, molecular_weight_g_mol=o.molecular_weight,
-        molecules=o.molecules if o.molecules != 0 else None,
+        molecules=o.molecules if o.molecules != 0 else None, fmap=o.fmap,
     )
 
     out = cfg.output

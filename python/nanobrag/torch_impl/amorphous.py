@@ -133,18 +133,21 @@ def amorphous_values(ctx: Context, config: Config, detector, layers, sources, ov
     batch = max(1, _BATCH_PATHS // per_pixel)
     steps = R * oversample * oversample
     weights = model.weights.to(torch.float64)
-    parts = []
+    parts, last_F = [], []
     for start in range(0, int(active.shape[0]), batch):
         pix = active[start:start + batch]
         paths = prepare_paths(view, pix, for_trace=False)
         q = paths.scattering_c.to(torch.float64)
         stol = 0.5 * torch.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2])  # (P, T, S, R)
         F = _interpolate(model.stol, model.F, stol)
+        last_F.append(F[:, -1, -1, -1])  # the legacy loop's last path: last sub-pixel, layer, source
         sign = torch.where(F < 0.0, -torch.ones_like(F), torch.ones_like(F))
         term = sign * F * F * paths.polar.to(torch.float64) * paths.omega.to(torch.float64).unsqueeze(-1)
         term = term * weights.view(1, 1, 1, -1) * paths.capture.to(torch.float64).unsqueeze(-1)
         parts.append(term.sum(dim=(1, 2, 3)))
     I = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64, device=ctx.device)
+    if config.amorphous.fmap:
+        return (torch.cat(last_F) if last_F else I).to(ctx.dtype)
     value = I * R_E_SQR * fluence.to(torch.float64) * model.molecules.to(torch.float64) / steps
     return value.to(ctx.dtype)
 

@@ -59,7 +59,10 @@ def simulate(
         active = plan.active_pixels()
         values = amorphous_values(ctx, config, plan.detector, plan.layers, plan.sources, plan.oversample,
                                   plan.fluence, model, active)
-        image = (image.reshape(-1).index_add(0, active, values)).view(image.shape)
+        if config.amorphous.fmap:  # legacy -Fmap: F replaces the pixel value
+            image = image.reshape(-1).index_put((active,), values).view(image.shape)
+        else:
+            image = (image.reshape(-1).index_add(0, active, values)).view(image.shape)
         geometry = dataclasses.replace(geometry, amorphous_molecules=value_of(model.molecules),
                                        amorphous_size_m=model.size_m, amorphous_density_g_m3=model.density_g_m3)
     return SimulationResult(
