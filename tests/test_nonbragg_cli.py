@@ -183,11 +183,19 @@ def test_spec_lists_every_option_and_alias():
             assert f"`{spelling}`" in spec, spelling
 
 
-def test_fmap_matches_the_legacy_binary_output_semantics(folder):
-    """-Fmap: each pixel is F at its sin(theta)/lambda (interpolated), no photons; both engines agree."""
+def test_fmap_holds_the_interpolated_F_at_each_pixel(folder):
+    """-Fmap: a pixel is F at its sin(theta)/lambda (the cubic through 4 table points); both engines."""
     p = parse(folder, *SMALL, "-Fmap", "-nonoise")
     c = nanobrag.simulate(p.config, engine="c").float_image
     t = nanobrag.simulate(p.config, engine="torch").float_image
-    table = np.loadtxt(folder / "a.stol")
-    assert np.all(c >= table[:, 1].min() - 1e-3) and np.all(c <= table[:, 1].max() + 1e-3)
     assert np.max(np.abs(t.astype(float) - c)) <= 1e-6 * np.max(np.abs(c))
+    # independent geometry: 8 x 8 pixels of 2 mm at 40 mm, beam at fast 7 mm, slow 9 mm (the nonBragg default)
+    table = np.loadtxt(folder / "a.stol")
+    for s, f in [(0, 0), (3, 5), (7, 2)]:
+        pos = np.array([0.040, -((s + 0.5) * 2e-3 - 9e-3), (f + 0.5) * 2e-3 - 7e-3])
+        d = pos / np.linalg.norm(pos)
+        stol = 0.5 * np.linalg.norm(d - np.array([1.0, 0, 0])) / 1.0  # 1/Angstrom at lambda = 1 A
+        k = np.searchsorted(table[:, 0], stol, side="right") - 1
+        xs, ys = table[k - 1:k + 3, 0], table[k - 1:k + 3, 1]
+        F = sum(ys[i] * np.prod([(stol - xs[j]) / (xs[i] - xs[j]) for j in range(4) if j != i]) for i in range(4))
+        assert c[s, f] == pytest.approx(F, rel=1e-5)
