@@ -127,6 +127,10 @@ int nb_build_amorphous(nb_build *b)
     double mw = c->amorphous_molecular_weight;
     if (c->amorphous_molecules != 0) density = c->amorphous_molecules / volume / AVOGADRO * mw;
     p->amorphous_molecules = volume * density * AVOGADRO / mw;
+    if (!isfinite(p->amorphous_molecules))
+        return nb_fail(b, NB_ERR_INVALID_ARGUMENT,
+                       "amorphous sample: %g molecules in a %g x %g x %g m block is not a finite count (a zero size with molecules given?)",
+                       c->amorphous_molecules, x, y, z);
     long steps = (long)p->sources * p->oversample * p->oversample;
     if (steps > 2147483647L) return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "sources x oversample^2 = %ld is too many", steps);
     p->amorphous_steps = (int)steps;

@@ -211,3 +211,12 @@ def test_c_library_refuses_a_background_only_trace():
 
     with pytest.raises(CEngineError):
         c_engine.trace(_background_config(), [(0, 0)])
+
+
+@pytest.mark.parametrize("engine", ["c", "torch"])
+def test_molecules_in_a_zero_volume_is_an_error_not_a_nan_image(engine):
+    cfg = _background_config()
+    cfg.amorphous.thickness_mm = 0.0
+    cfg.amorphous.molecules = 1e15
+    with pytest.raises(ConfigError, match="not a finite count"):
+        nanobrag.simulate(cfg, engine=engine)

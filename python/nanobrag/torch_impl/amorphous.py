@@ -23,7 +23,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..config import AmorphousSample, Config
+from ..config import AmorphousSample, Config, ConfigError
 from ..results import Geometry
 from .context import Context, value_of
 from .paths import prepare_paths
@@ -82,6 +82,9 @@ def derive_amorphous(ctx: Context, config: Config, source_count: int, warnings: 
     if a.molecules is not None and value_of(a.molecules) != 0:
         density = ctx.scalar(a.molecules) / volume / AVOGADRO * mw
     molecules = volume * density * AVOGADRO / mw
+    if not math.isfinite(value_of(molecules)):
+        raise ConfigError(f"amorphous sample: {value_of(a.molecules):g} molecules in a {value_of(x):g} x {value_of(y):g} x "
+                          f"{value_of(z):g} m block is not a finite count (a zero size with molecules given?)")
     if config.beam.sources is not None:
         w = np.asarray(config.beam.sources.rows, dtype=np.float64)[:, 3]
         weights = ctx.constant(np.where(np.isnan(w), 1.0, w))
