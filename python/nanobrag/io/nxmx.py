@@ -62,9 +62,8 @@ where the engine put them).  No Eiger-specific groups are written (they
 would route the file to another dxtbx reader).
 
 Data are float32 photons (``data_kind="float32"``) or int32 counts
-(``data_kind="int32"``: floats are rounded half up and clipped to
-[``underload_value`` + 1, ``saturation_value``], i.e. to [0, saturation]
-by default).  Compression: gzip (level 4, default), bitshuffle-LZ4 through
+(``data_kind="int32"``: the rule of :mod:`nanobrag.io.counts`, rounded
+half up and clipped to [``underload_value`` + 1, ``saturation_value``]).  Compression: gzip (level 4, default), bitshuffle-LZ4 through
 ``hdf5plugin`` (``compression="bitshuffle-lz4"``), or none; one chunk per
 frame.
 """
@@ -80,6 +79,8 @@ from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .counts import INT32_MAX, photons_to_counts
+
 __all__ = [
     "NexusGeometry",
     "nexus_rotation",
@@ -94,7 +95,6 @@ __all__ = [
 SENSOR_MATERIALS = ("Si", "Silicon", "CdTe", "GaAs")
 COMPRESSIONS = ("gzip", "bitshuffle-lz4", None)
 DATA_KINDS = ("float32", "int32")
-INT32_MAX = 2**31 - 1
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -268,14 +268,7 @@ def _frames_array(frames, geom: NexusGeometry) -> np.ndarray:
 def _data_values(arr: np.ndarray, data_kind: str, saturation, underload) -> np.ndarray:
     if data_kind == "float32":
         return np.ascontiguousarray(arr, dtype=np.float32)
-    low = 0 if underload is None else int(underload) + 1
-    high = INT32_MAX if saturation is None else int(saturation)
-    if arr.dtype.kind == "f":
-        # round half up, as the legacy integer images do (floor(x + 0.5))
-        values = np.floor(arr.astype(np.float64) + 0.5)
-    else:
-        values = arr.astype(np.int64)
-    return np.ascontiguousarray(np.clip(values, low, high), dtype=np.int32)
+    return photons_to_counts(arr, saturation, underload)
 
 
 def _per_frame(name: str, value, nframes: int, unit: str) -> np.ndarray:
