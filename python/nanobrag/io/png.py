@@ -7,8 +7,8 @@ adxv shows an SMV image and as the legacy PGM is laid out.  Grey levels:
   truncated, see :func:`nanobrag.outputs.pgm_image`); the caller passes that
   uint8 image.
 - ``"log"``: ``floor(255 * log(1 + I) / log(1 + I_max))`` with I the photons
-  (negative values count as 0) and I_max the brightest pixel; an image with no
-  positive pixel is black.  :func:`log_scaled` computes it.
+  (negative values count as 0) and I_max the brightest pixel (always 255); an
+  image with no positive pixel is black.  :func:`log_scaled` computes it.
 """
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def log_scaled(photons) -> np.ndarray:
     if top <= 0.0:
         return np.zeros(arr.shape, dtype=np.uint8)
     grey = np.floor(255.0 * np.log1p(arr) / np.log1p(top))
+    # the brightest pixel is 255 whatever the last bit of a vectorized log1p
+    grey[arr >= top] = 255.0
     return np.clip(grey, 0, 255).astype(np.uint8)
 
 
