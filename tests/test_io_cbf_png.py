@@ -204,3 +204,17 @@ def test_command_line_rejects_bad_format_options(tmp_path, run_cli):
         proc = run_cli([*RUN, *args], tmp_path)
         assert proc.returncode == 2 and flag in proc.stderr
         assert os.listdir(tmp_path) == []
+
+
+def test_command_line_nxmx_spectrum_of_a_dispersed_beam(tmp_path, run_cli):
+    h5py = pytest.importorskip("h5py")
+    nxmx = pytest.importorskip("nxmx")
+    proc = run_cli([*RUN, "-engine", "c", "-dispersion", "2", "-dispsteps", "5", "-nxmx", "s.h5", "-nonoise",
+                    "-nopgm"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(tmp_path / "s.h5", "r") as handle:
+        beam = nxmx.NXmx(handle).entries[0].instruments[0].beams[0]
+        wl = beam.incident_wavelength.to("angstrom").magnitude
+        # 2 % full width around 1.1 A in 5 equal steps, one source each
+        np.testing.assert_allclose(wl, 1.1 * (1 + np.linspace(-0.01, 0.01, 5)), rtol=1e-12)
+        np.testing.assert_array_equal(handle["/entry/instrument/beam/incident_wavelength_weights"][()], [1.0] * 5)

@@ -245,7 +245,7 @@ def test_model_bulk_solvent_scales_by_babinet(tmp_path):
 
 
 def test_command_line_pdb_uses_the_model_cell_and_the_detector_resolution(tmp_path):
-    from nanobrag.resolution import detector_d_min_A
+    from nanobrag.derived import detector_d_min_A
 
     path = tmp_path / "m.cif"
     _write_mmcif(path, "P 21 21 21")
@@ -254,7 +254,7 @@ def test_command_line_pdb_uses_the_model_cell_and_the_detector_resolution(tmp_pa
     assert tuple(config.crystal.cell) == pytest.approx(MODEL_CELL)
     d_min = detector_d_min_A(config)
     # an untilted detector: 2 theta = atan(r / distance), r the farthest corner from the direct-beam spot
-    from nanobrag.resolution import run_geometry
+    from nanobrag.derived import run_geometry
 
     g = run_geometry(config)
     fb, sb = g.fbeam_m * 1e3, g.sbeam_m * 1e3

@@ -9,7 +9,8 @@ before any is written.
 - NXmx: the float image as float32 photons, or int32 counts
   (``nxmx_data = "int32"``, :mod:`nanobrag.io.counts` with ``saturation``);
   a still when the oscillation is 0, else a one-frame rotation scan
-  (start phi, oscillation) about the spindle.
+  (start phi, oscillation) about the spindle; a run with several wavelengths
+  (dispersion, a source file) writes them as a spectrum with weights.
 - miniCBF: int32 counts by the same rule, ``Count_cutoff`` = ``saturation``.
 - PNG: the legacy PGM grey levels (``png_scale = "legacy"``) or the log scale.
 """
@@ -39,9 +40,13 @@ def format_output_files(result, *, directory: str = ".") -> Dict[str, bytes]:
 
         osc_deg = math.degrees(float(g.osc_rad))
         rotation = None if osc_deg == 0.0 else (math.degrees(float(g.phi0_rad)), osc_deg, "phi")
+        from .derived import run_spectrum_A
+
         beam = result.config.beam
+        spectrum = run_spectrum_A(result.config)
+        wavelengths, weights = spectrum if spectrum is not None else (None, None)
         files[target(out.nxmx_path)] = nxmx_bytes(
-            image, g, rotation=rotation, data_kind=out.nxmx_data,
+            image, g, rotation=rotation, wavelengths_A=wavelengths, weights=weights, data_kind=out.nxmx_data,
             saturation_value=out.saturation if out.nxmx_data == "int32" else None,
             compression=None if out.nxmx_compression == "none" else out.nxmx_compression,
             exposure_s=float(beam.exposure_s), kahn_factor=0.0 if beam.nopolar else float(beam.kahn_factor),

@@ -1090,7 +1090,7 @@ def _load_structure_factor_file(st: _State, option: str) -> None:
         st.note(f"{typed} {name}: column {'/'.join(found.columns)} ({found.rule}), space group {found.space_group}, "
                 f"{found.reflections_read} reflections expanded to P1 with Friedel mates")
     else:
-        from .resolution import detector_d_min_A
+        from .derived import detector_d_min_A
         from .structure_factors import reciprocal_metric
 
         model = _read(st, typed, option, name, "read_model")

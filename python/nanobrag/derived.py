@@ -1,6 +1,6 @@
-"""The finest resolution a run's detector can record, from the engines' own geometry.
+"""What a run derives without rendering: its geometry, its spectrum, the finest resolution it records.
 
-d_min = lambda_min / (2 sin theta_max): theta_max is half the largest
+:func:`detector_d_min_A`: d_min = lambda_min / (2 sin theta_max): theta_max is half the largest
 scattering angle over the detector's four outer corners (the angle to the
 beam is quasi-convex on a plane, so a rectangle's largest angle sits at a
 corner), lambda_min the shortest wavelength of the run (the dispersion's
@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import Config
 
-__all__ = ["run_geometry", "detector_d_min_A", "shortest_wavelength_A"]
+__all__ = ["run_geometry", "run_spectrum_A", "detector_d_min_A", "shortest_wavelength_A"]
 
 
 def run_geometry(config: Config):
@@ -72,3 +72,27 @@ def detector_d_min_A(config: Config) -> float:
     if sin_theta <= 0.0:
         raise ValueError("the detector records no scattering angle > 0; cannot choose a resolution")
     return shortest_wavelength_A(config, g) / (2.0 * sin_theta)
+
+
+def run_spectrum_A(config: Config):
+    """(wavelengths (n,), weights (n,)) of the run's distinct wavelengths (Angstrom), or None for one wavelength.
+
+    The weight of a wavelength is the number of sources that carry it (the
+    engines weight every source equally).  Dispersion is sampled as the
+    torch engine's plan samples it; explicit sources give their own column.
+    """
+    b = config.beam
+    if b.sources is None and not float(b.dispersion_percent) > 0:
+        return None
+    from .torch_impl.context import resolve_context
+    from .torch_impl.plan import build_plan
+
+    sf = config.structure_factors
+    if sf.table is None and not sf.default_F:
+        config = dataclasses.replace(config, structure_factors=dataclasses.replace(sf, default_F=1.0))
+    plan = build_plan(resolve_context("cpu", "float64"), config)
+    wl = plan.sources.wavelength.detach().cpu().numpy() * 1e10
+    values, counts = np.unique(wl, return_counts=True)
+    if values.size < 2:
+        return None
+    return values, counts.astype(np.float64)
