@@ -128,14 +128,22 @@ def direct_sum(
     f0_of_stol2: Callable[[np.ndarray], np.ndarray],
     f_prime: Optional[Sequence[float]] = None,
     f_double_prime: Optional[Sequence[float]] = None,
-    chunk: int = 4096,
-) -> np.ndarray:
+    *,
+    operators: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+    both_hands: bool = False,
+    chunk_elements: int = 2_000_000,
+):
     """Complex F(hkl) (electrons) of atoms in fractional coordinates, summed directly.
+
+    F(h) = sum_ops sum_j occ_j (f0_j(s) + f'_j + i f''_j) exp(-B_j s^2) exp(2 pi i h.(R x_j + t))
 
     ``atom_type[j]`` indexes the scattering types; ``f0_of_stol2(stol2)``
     returns f0 of every type, shape (n, ntypes), at s^2 = (sin(theta)/lambda)^2
     = 1/(4 d^2); ``f_prime``/``f_double_prime`` (per type, electrons) are the
-    anomalous terms.  The Debye-Waller factor is exp(-B s^2).
+    anomalous terms.  ``operators``: (rotations, translations) of
+    :func:`symmetry_operators` placing the mates of the given atoms (None:
+    the atoms as given).  ``both_hands``: return (F(h), F(-h)), computed in
+    the same pass (with f'' the two differ in amplitude).
     """
     hkl = np.asarray(hkl, dtype=np.float64).reshape(-1, 3)
     xyz = np.asarray(frac_xyz, dtype=np.float64).reshape(-1, 3)
@@ -144,19 +152,38 @@ def direct_sum(
     types = np.asarray(atom_type, dtype=np.int64).reshape(-1)
     if not (xyz.shape[0] == occ.size == B.size == types.size):
         raise ValueError("direct_sum: one row per atom in frac_xyz, occupancy, b_iso_A2 and atom_type")
-    out = np.empty(hkl.shape[0], dtype=np.complex128)
+    if operators is None:
+        operators = (np.eye(3)[None], np.zeros((1, 3)))
+    rots, trans = (np.asarray(a, dtype=np.float64) for a in operators)
+    fpp = None if f_double_prime is None else np.asarray(f_double_prime, dtype=np.float64)
+    S1 = np.zeros(hkl.shape[0], dtype=np.complex128)  # the real part of the scattering factors
+    S2 = np.zeros(hkl.shape[0], dtype=np.complex128)  # the f'' part (times i below)
+    # reflections per block, so that a block's (reflections x atoms) arrays stay ~16 MB each
+    chunk = max(1, int(chunk_elements) // max(1, xyz.shape[0]))
+    two_pi = 2.0 * np.pi
     for start in range(0, hkl.shape[0], chunk):
         h = hkl[start:start + chunk]
         stol2 = inverse_d_squared(cell, h) / 4.0
-        f = np.asarray(f0_of_stol2(stol2), dtype=np.complex128)  # (n, ntypes)
+        f = np.asarray(f0_of_stol2(stol2), dtype=np.float64)  # (n, ntypes)
         if f_prime is not None:
             f = f + np.asarray(f_prime, dtype=np.float64)[None, :]
-        if f_double_prime is not None:
-            f = f + 1j * np.asarray(f_double_prime, dtype=np.float64)[None, :]
-        f_atoms = f[:, types] * occ[None, :] * np.exp(-np.outer(stol2, B))
-        phase = np.exp(2j * np.pi * (h @ xyz.T))
-        out[start:start + chunk] = np.sum(f_atoms * phase, axis=1)
-    return out
+        dw = occ[None, :] * np.exp(-np.outer(stol2, B))  # (n, atoms)
+        w0 = f[:, types] * dw
+        w2 = None if fpp is None else fpp[types][None, :] * dw
+        for R, t in zip(rots, trans):
+            # h.(R x + t) = (h R).x + h.t: the mate's phase from the given atom's position
+            theta = two_pi * ((h @ R) @ xyz.T)
+            cos, sin = np.cos(theta), np.sin(theta)
+            shift = np.exp(1j * two_pi * (h @ t))
+            S1[start:start + chunk] += shift * (np.einsum("nm,nm->n", w0, cos) + 1j * np.einsum("nm,nm->n", w0, sin))
+            if w2 is not None:
+                S2[start:start + chunk] += shift * (
+                    np.einsum("nm,nm->n", w2, cos) + 1j * np.einsum("nm,nm->n", w2, sin))
+    F = S1 + 1j * S2
+    if both_hands:
+        # F(-h): every phase factor conjugates, the factors (f0 + f', f'') stay
+        return F, np.conj(S1) + 1j * np.conj(S2)
+    return F
 
 
 def dense_table(hkl, F, default_F: float = 0.0, source: Optional[str] = None) -> StructureFactorTable:
@@ -274,12 +301,8 @@ def model_amplitudes(
     kinds = sorted(set(elements))
     atom_type = np.array([kinds.index(e) for e in elements])
     rots, trans = symmetry_operators(space_group)
-    # atoms are column vectors, x' = R x + t (Miller indices are rows, h' = h R)
-    cell_xyz = np.concatenate([xyz @ R.T + t for R, t in zip(rots, trans)])
-    reps = len(rots)
-    occ = np.tile(np.asarray(occupancy, dtype=np.float64), reps)
-    B = np.tile(np.asarray(b_iso_A2, dtype=np.float64), reps)
-    types = np.tile(atom_type, reps)
+    occ = np.asarray(occupancy, dtype=np.float64)
+    B = np.asarray(b_iso_A2, dtype=np.float64)
     f_prime = f_double_prime = None
     if anomalous:
         if wavelength_A is None:
@@ -289,16 +312,15 @@ def model_amplitudes(
 
     hkl = reflections_within(cell, d_min_A)
     unique, _ = _unique_under(hkl, rots, friedel=not anomalous)
-
-    def amplitudes(h):
-        F = np.abs(direct_sum(h, cell, cell_xyz, occ, B, types, f0, f_prime, f_double_prime))
-        if bulk_solvent is not None:
-            k_sol, b_sol = (float(v) for v in bulk_solvent)
-            F = F * np.abs(1.0 - k_sol * np.exp(-b_sol * inverse_d_squared(cell, h) / 4.0))
-        return F
-
-    F_plus = amplitudes(unique)
-    F_minus = amplitudes(-unique) if anomalous else None
+    F_pair = direct_sum(unique, cell, xyz, occ, B, atom_type, f0, f_prime, f_double_prime,
+                        operators=(rots, trans), both_hands=True)
+    F_plus, F_minus = (np.abs(F) for F in F_pair)
+    if bulk_solvent is not None:
+        k_sol, b_sol = (float(v) for v in bulk_solvent)
+        solvent = np.abs(1.0 - k_sol * np.exp(-b_sol * inverse_d_squared(cell, unique) / 4.0))
+        F_plus, F_minus = F_plus * solvent, F_minus * solvent
+    if not anomalous:
+        F_minus = None
     out_hkl, out_F = expand_to_p1(unique, F_plus, F_minus, space_group)
     inside = inverse_d_squared(cell, out_hkl) <= 1.0 / d_min_A**2 * (1 + 1e-12)
     out_hkl, out_F = out_hkl[inside], out_F[inside]
