@@ -218,3 +218,13 @@ def test_command_line_nxmx_spectrum_of_a_dispersed_beam(tmp_path, run_cli):
         # 2 % full width around 1.1 A in 5 equal steps, one source each
         np.testing.assert_allclose(wl, 1.1 * (1 + np.linspace(-0.01, 0.01, 5)), rtol=1e-12)
         np.testing.assert_array_equal(handle["/entry/instrument/beam/incident_wavelength_weights"][()], [1.0] * 5)
+
+
+def test_config_validation_names_the_format_fields():
+    from nanobrag.config import Config, ConfigError
+
+    for field, value in (("nxmx_data", "uint16"), ("nxmx_compression", "lzf"), ("png_scale", "sqrt")):
+        config = Config.from_args(RUN)
+        setattr(config.output, field, value)
+        with pytest.raises(ConfigError, match=f"output.{field}"):
+            config.validate()

@@ -190,6 +190,8 @@ def _write_files(config: Config, info: ParseInfo, result, cwd: str, noise_seed: 
         return _error(f"cannot write {exc.filename or 'an output file'}: {exc.strerror or exc}", EXIT_FAILED)
     except (ImportError, AttributeError) as exc:
         return _error(f"the output writers are not available in this installation: {exc}", EXIT_FAILED)
+    except ValueError as exc:  # e.g. an image with inf/NaN refused by the NXmx, CBF or PNG writer
+        return _error(f"cannot write the output files: {exc}", EXIT_FAILED)
     if written:
         names = [os.path.relpath(os.fspath(p), cwd) for p in written]
         print("wrote " + ", ".join(names))

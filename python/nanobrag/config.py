@@ -307,6 +307,9 @@ class Config:
         _check_choice("detector.convention", self.detector.convention, CONVENTIONS)
         _check_choice("detector.pivot", self.detector.pivot, PIVOTS)
         _check_choice("crystal.shape", self.crystal.shape, CRYSTAL_SHAPES)
+        _check_choice("output.nxmx_data", self.output.nxmx_data, ("float32", "int32"))
+        _check_choice("output.nxmx_compression", self.output.nxmx_compression, ("gzip", "bitshuffle-lz4", "none"))
+        _check_choice("output.png_scale", self.output.png_scale, ("legacy", "log"))
         c = self.crystal
         if c.cell is None and c.mosflm_matrix is None:
             raise ConfigError("crystal: give a unit cell (crystal.cell, -cell) or an orientation matrix (crystal.mosflm_matrix, -mat)")
