@@ -156,6 +156,16 @@ def test_nxmx_rotation_series_angles_and_metadata(tmp_path):
         assert fm["wavelength_A"].attrs["units"] == "angstrom"
         np.testing.assert_array_equal(fm["seed"][()], [1, 2, 3])
         assert entry.instruments[0].detectors[0].count_time.to("s").magnitude == pytest.approx(0.5)
+        # the crystal's own axes (Angstrom, McStas frame) and cell
+        abc = np.array([g.a_m, g.b_m, g.c_m]) * 1e10
+        np.testing.assert_allclose(handle["/entry/sample/nanobrag/real_space_vectors"][()], abc @ R.T, atol=1e-9)
+        # the cell of the simulated lattice (the engines' vectors reproduce the legacy arithmetic, whose
+        # angles for this triclinic-like cell differ from the -cell values by ~1e-3 degrees)
+        a, b, c = abc
+        cos = lambda u, v: np.dot(u, v) / np.linalg.norm(u) / np.linalg.norm(v)  # noqa: E731
+        expected = [*np.linalg.norm(abc, axis=1), *np.degrees(np.arccos([cos(b, c), cos(a, c), cos(a, b)]))]
+        np.testing.assert_allclose(handle["/entry/sample/unit_cell"][()], expected, atol=1e-9)
+        np.testing.assert_allclose(expected, [50, 60, 70, 90, 95, 100], atol=1e-2)
 
 
 def test_nxmx_int32_saturation_and_spectrum(tmp_path):
