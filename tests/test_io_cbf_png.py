@@ -228,3 +228,17 @@ def test_config_validation_names_the_format_fields():
         setattr(config.output, field, value)
         with pytest.raises(ConfigError, match=f"output.{field}"):
             config.validate()
+
+
+def test_command_line_nxmx_marks_pixels_outside_the_roi(tmp_path, run_cli):
+    h5py = pytest.importorskip("h5py")
+    nxmx = pytest.importorskip("nxmx")
+    proc = run_cli([*RUN, "-engine", "c", "-roi", "2", "9", "3", "20", "-nxmx", "r.h5", "-nonoise", "-nopgm"],
+                   tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(tmp_path / "r.h5", "r") as handle:
+        det = nxmx.NXmx(handle).entries[0].instruments[0].detectors[0]
+        mask = det.pixel_mask[()]
+        expected = np.full((SLOW, FAST), 256, np.uint32)  # bit 8: user-defined mask
+        expected[3:21, 2:10] = 0  # -roi XMIN XMAX YMIN YMAX is inclusive (fast 2..9, slow 3..20)
+        np.testing.assert_array_equal(mask, expected)

@@ -9,7 +9,8 @@ before any is written.
 - NXmx: the float image as float32 photons, or int32 counts
   (``nxmx_data = "int32"``, :mod:`nanobrag.io.counts` with ``saturation``);
   a still when the oscillation is 0, else a one-frame rotation scan
-  (start phi, oscillation) about the spindle; a run with several wavelengths
+  (start phi, oscillation) about the spindle; pixels outside the ROI or
+  masked go to the pixel_mask; a run with several wavelengths
   (dispersion, a source file) writes them as a spectrum with weights.
 - miniCBF: int32 counts by the same rule, ``Count_cutoff`` = ``saturation``.
 - PNG: the legacy PGM grey levels (``png_scale = "legacy"``) or the log scale.
@@ -45,11 +46,16 @@ def format_output_files(result, *, directory: str = ".") -> Dict[str, bytes]:
         beam = result.config.beam
         spectrum = run_spectrum_A(result.config)
         wavelengths, weights = spectrum if spectrum is not None else (None, None)
+        # pixels the run did not render (outside the ROI, masked) are marked bad for the reader
+        from .outputs import _rendered_mask
+
+        not_rendered = ~_rendered_mask(result)
         files[target(out.nxmx_path)] = nxmx_bytes(
             image, g, rotation=rotation, wavelengths_A=wavelengths, weights=weights, data_kind=out.nxmx_data,
             saturation_value=out.saturation if out.nxmx_data == "int32" else None,
             compression=None if out.nxmx_compression == "none" else out.nxmx_compression,
             exposure_s=float(beam.exposure_s), kahn_factor=0.0 if beam.nopolar else float(beam.kahn_factor),
+            pixel_mask=not_rendered if not_rendered.any() else None,
         )
     if getattr(out, "cbf_path", None):
         from .io.cbf import MiniCBFHeader, cbf_bytes

@@ -31,7 +31,8 @@ File layout (lengths in mm, angles in degrees, wavelengths in Angstrom)
                                  depends_on -> transformations/two_theta,
                                  sensor_material, sensor_thickness, x/y_pixel_size,
                                  count_time, saturation_value, underload_value,
-                                 distance, beam_center_x/y (pixels)
+                                 distance, beam_center_x/y (pixels),
+                                 pixel_mask (when given; 256 = bit 8, user mask)
           transformations        NXtransformations: two_theta (rotation about the
                                  run's two-theta axis by the run's two-theta angle)
           module                 NXdetector_module: data_origin, data_size
@@ -95,6 +96,8 @@ __all__ = [
 SENSOR_MATERIALS = ("Si", "Silicon", "CdTe", "GaAs")
 COMPRESSIONS = ("gzip", "bitshuffle-lz4", None)
 DATA_KINDS = ("float32", "int32")
+#: the NXmx pixel_mask bit written for a pixel not to be used (bit 8: user-defined mask)
+PIXEL_MASK_USER = 1 << 8
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -356,6 +359,7 @@ def _write_file(
     kahn_factor: Optional[float] = None,
     start_time: Optional[str] = None,
     sample_name: str = "simulated crystal",
+    pixel_mask=None,
 ):
     geom = nexus_geometry(geometry, kahn_factor=kahn_factor)
     if data_kind not in DATA_KINDS:
@@ -451,6 +455,13 @@ def _write_file(
         det.create_dataset("underload_value", data=int(underload_value) if data_kind == "int32" else float(underload_value))
     if data_kind == "int32":
         det.create_dataset("bit_depth_image", data=32)
+    if pixel_mask is not None:
+        mask = np.asarray(pixel_mask)
+        if mask.shape != (geom.spixels, geom.fpixels):
+            raise ValueError(f"pixel_mask must be (slow, fast) = {(geom.spixels, geom.fpixels)}, got {mask.shape}")
+        # NXmx: 0 = good; bit 8 (256) = user-defined mask, which readers skip
+        det.create_dataset("pixel_mask", data=(mask != 0).astype(np.uint32) * PIXEL_MASK_USER, **filters)
+        det.create_dataset("pixel_mask_applied", data=False)
 
     dtrans = _nxgroup(det, "transformations", "NXtransformations")
     tt_path = dtrans.name + "/two_theta"
@@ -560,6 +571,7 @@ def write_nxmx(
     kahn_factor: Optional[float] = None,
     start_time: Optional[str] = None,
     sample_name: str = "simulated crystal",
+    pixel_mask=None,
 ) -> str:
     """Write frames and their geometry as one NXmx (NeXus/HDF5) file at exactly ``path``.
 
@@ -595,6 +607,8 @@ def write_nxmx(
     kahn_factor : polarization fraction for ``incident_polarization_stokes``.
     start_time : ISO 8601 UTC time; default now.
     sample_name : NXsample/name.
+    pixel_mask : optional (slow, fast) array, nonzero where a pixel is not to
+        be used (written as NXdetector/pixel_mask: 256, bit 8 "user-defined", for those, 0 for the others).
 
     Returns
     -------
@@ -606,7 +620,7 @@ def write_nxmx(
         wavelengths_A=wavelengths_A, weights=weights, rotation=rotation, data_kind=data_kind,
         saturation_value=saturation_value, underload_value=underload_value, compression=compression,
         frame_metadata=frame_metadata, exposure_s=exposure_s, sensor_material=sensor_material,
-        kahn_factor=kahn_factor, start_time=start_time, sample_name=sample_name,
+        kahn_factor=kahn_factor, start_time=start_time, sample_name=sample_name, pixel_mask=pixel_mask,
     )
     path = os.fspath(path)
     directory, name = os.path.split(os.path.abspath(path))
