@@ -257,3 +257,18 @@ def test_dxtbx_imports_the_file(tmp_path):
     np.testing.assert_allclose(panel.get_slow_axis(), to_imgcif @ R @ np.asarray(g.sdet_vector), atol=1e-6)
     assert panel.get_image_size() == (FAST, SLOW)
     assert experiments[0].beam.get_wavelength() == pytest.approx(1.3)
+
+
+@pytest.mark.parametrize("case", ["MOSFLM", "MOSFLM-no-twotheta", "DENZO"])
+def test_nxmx_origin_in_imgcif_equals_the_legacy_dials_origin(case, tmp_path):
+    """An independent check of the frame choice: the legacy program's own DIALS_ORIGIN header value.
+
+    For the MOSFLM frame (beam +x, spindle +z) the legacy program projects pix0 on
+    (0, 0, 1), (0, 1, 0), (-1, 0, 0) to give the DIALS (imgCIF) origin; dxtbx turns
+    the file's McStas origin into imgCIF with diag(-1, 1, -1).
+    """
+    g = _geometry(CASES[case])
+    path = tmp_path / "o.h5"
+    write_nxmx(path, np.zeros((SLOW, FAST), np.float32), g)
+    origin, *_ = _panel_from_file(path)
+    np.testing.assert_allclose(np.diag([-1.0, 1.0, -1.0]) @ origin, g.dials_origin_mm, rtol=0, atol=TOL_MM)
