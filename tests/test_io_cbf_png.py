@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -242,3 +243,23 @@ def test_command_line_nxmx_marks_pixels_outside_the_roi(tmp_path, run_cli):
         expected = np.full((SLOW, FAST), 256, np.uint32)  # bit 8: user-defined mask
         expected[3:21, 2:10] = 0  # -roi XMIN XMAX YMIN YMAX is inclusive (fast 2..9, slow 3..20)
         np.testing.assert_array_equal(mask, expected)
+
+
+def test_cbf_header_warns_for_a_tilted_detector():
+    from nanobrag.config import Config
+    from nanobrag.derived import run_geometry
+
+    flat = run_geometry(Config.from_args(RUN))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MiniCBFHeader.from_geometry(flat)  # normal to the beam: no warning
+    tilted = run_geometry(Config.from_args(RUN + ["-twotheta", "15"]))
+    with pytest.warns(UserWarning, match="tilted 15 deg"):
+        MiniCBFHeader.from_geometry(tilted)
+
+
+def test_command_line_notes_a_cbf_of_a_tilted_detector(tmp_path, run_cli):
+    proc = run_cli([*RUN, "-engine", "c", "-twotheta", "15", "-cbf", "t.cbf", "-nonoise", "-nopgm"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "nanobrag: note: the detector is tilted 15 deg" in proc.stderr
+    assert (tmp_path / "t.cbf").exists()

@@ -183,7 +183,11 @@ def _write_files(config: Config, info: ParseInfo, result, cwd: str, noise_seed: 
             print(f"wrote the structure-factor cache {os.path.relpath(info.fdump_path, cwd)}")
         from .format_outputs import format_output_files
 
-        formats = format_output_files(result, directory=cwd)  # NXmx, CBF, PNG: computed before any write
+        with warnings.catch_warnings(record=True) as caught:  # writers' remarks become notes
+            warnings.simplefilter("always")
+            formats = format_output_files(result, directory=cwd)  # NXmx, CBF, PNG: computed before any write
+        for remark in caught:
+            sys.stderr.write(f"nanobrag: note: {remark.message}\n")
         written = outputs.write_legacy_outputs(result, directory=cwd, noise_seed=noise_seed)
         written += nb_io.atomic_write_many(formats)
     except OSError as exc:

@@ -38,6 +38,7 @@ import datetime
 import math
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from typing import List, Optional, Tuple, Union
 
@@ -73,8 +74,23 @@ class MiniCBFHeader:
     @classmethod
     def from_geometry(cls, geometry, *, exposure_s: float = 1.0, count_cutoff: Optional[int] = None,
                       time: Optional[str] = None) -> "MiniCBFHeader":
-        """The header of an engine's :class:`nanobrag.results.Geometry` (beam centre in pixels from pixel 0's corner)."""
+        """The header of an engine's :class:`nanobrag.results.Geometry` (beam centre in pixels from pixel 0's corner).
+
+        Warns (UserWarning) when the detector is not normal to the beam: the
+        mini-CBF keys cannot say so, and readers will assume it is.
+        """
         px = float(geometry.pixel_size_m)
+        beam = np.asarray(geometry.beam_vector, dtype=np.float64)
+        normal = np.asarray(geometry.odet_vector, dtype=np.float64)
+        cos_tilt = abs(float(np.dot(beam, normal))) / float(np.linalg.norm(beam) * np.linalg.norm(normal))
+        if cos_tilt < 1.0 - 1e-12:
+            warnings.warn(
+                f"the detector is tilted {math.degrees(math.acos(min(1.0, cos_tilt))):.4g} deg from normal to the beam "
+                "(rotations or two-theta); a mini-CBF header cannot express that, readers will assume a normal "
+                "detector: use NXmx for this geometry",
+                UserWarning,
+                stacklevel=2,
+            )
         return cls(
             pixel_size_m=px,
             detector_distance_m=float(geometry.distance_m),
