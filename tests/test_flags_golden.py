@@ -510,6 +510,9 @@ DELIBERATE = {
     # the amorphous background (specs/amorphous.md)
     **{f"-amorphous_{x}": set() for x in ("stol", "4stol", "Q", "thick", "width", "height", "size", "density", "MW",
                                           "molecules")},
+    # the field's formats (docs/formats.md): unknown to the legacy program, no substring collision
+    **{name: set() for name in ("-nxmx", "-nxmx_data", "-nxmx_compression", "-saturation", "-cbf", "-png",
+                                "-png_scale", "-mtz", "-mtz_column", "-pdb", "-pdb_anomalous", "-bulk_solvent")},
 }
 
 
