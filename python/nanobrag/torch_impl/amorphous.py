@@ -97,18 +97,26 @@ def derive_amorphous(ctx: Context, config: Config, source_count: int, warnings: 
 
 
 def _interpolate(stol_of: torch.Tensor, F_of: torch.Tensor, stol: torch.Tensor) -> torch.Tensor:
-    """The legacy 4-point Lagrange cubic through points k-1..k+2, k the last table point <= stol."""
+    """The legacy 4-point Lagrange cubic through points k-1..k+2, k the last table point <= stol.
+
+    One gather of the four points per path; the denominators depend only on k
+    (computed once per table, in the legacy's product order)."""
     n = stol_of.shape[0]
-    k = torch.searchsorted(stol_of, stol.detach().contiguous(), right=True) - 1
-    k = k.clamp(1, n - 3)
-    xa = [stol_of[k - 1 + i] for i in range(4)]
-    ya = [F_of[k - 1 + i] for i in range(4)]
-    out = torch.zeros_like(stol)
-    for i in range(4):
-        a, b, c = (j for j in range(4) if j != i)
-        num = (stol - xa[a]) * (stol - xa[b]) * (stol - xa[c]) * ya[i]
-        out = out + num / ((xa[i] - xa[a]) * (xa[i] - xa[b]) * (xa[i] - xa[c]))
-    return out
+    k = (torch.searchsorted(stol_of, stol.detach().contiguous(), right=True) - 1).clamp(1, n - 3)
+    starts = torch.arange(1, n - 2, device=stol_of.device)  # every admissible k
+    window = (starts - 1).unsqueeze(-1) + torch.arange(4, device=stol_of.device)  # (n-3, 4)
+    xw = stol_of[window]
+    den = torch.stack([
+        (xw[:, i] - xw[:, a]) * (xw[:, i] - xw[:, b]) * (xw[:, i] - xw[:, c])
+        for i, (a, b, c) in enumerate(((1, 2, 3), (0, 2, 3), (0, 1, 3), (0, 1, 2)))
+    ], dim=-1)  # (n-3, 4)
+    row = k - 1
+    idx = window[row]  # (..., 4)
+    d = stol.unsqueeze(-1) - stol_of[idx]
+    y = F_of[idx] / den[row]
+    d0, d1, d2, d3 = d.unbind(-1)
+    y0, y1, y2, y3 = y.unbind(-1)
+    return d1 * d2 * d3 * y0 + d0 * d2 * d3 * y1 + d0 * d1 * d3 * y2 + d0 * d1 * d2 * y3
 
 
 class _PathView:
