@@ -86,8 +86,7 @@ def test_last_pivot_option_wins(folder):
 
 @pytest.mark.parametrize("args,message", [
     (["-img", "x.img"], "-img is not supported"),
-    (["-hdiv", "0.2"], "unknown option -hdiv: use -hdivrange"),
-    (["-detector_thick", "0.1"], "no detector thickness"),
+    (["-hdivrang", "0.2"], "unknown option -hdivrang"),
     (["-density", "abc"], "-density expects a number >= 0"),
     (["-thickness"], "command line ends there"),
 ])
@@ -199,3 +198,14 @@ def test_fmap_holds_the_interpolated_F_at_each_pixel(folder):
         xs, ys = table[k - 1:k + 3, 0], table[k - 1:k + 3, 1]
         F = sum(ys[i] * np.prod([(stol - xs[j]) / (xs[i] - xs[j]) for j in range(4) if j != i]) for i in range(4))
         assert c[s, f] == pytest.approx(F, rel=1e-5)
+
+
+def test_legacy_no_op_options_change_nothing_and_say_so(folder):
+    """The header-comment flags and -detector_thick are no-ops in the legacy nonBragg (golden control run)."""
+    base = parse(folder, *SMALL)
+    more = parse(folder, *SMALL, "-dispstep", "3", "-hdiv", "0.28", "-vdiv", "0.28", "-coherent",
+                 "-stolout", "x.stol", "-detector_thick", "100")
+    assert np.array_equal(nanobrag.simulate(base.config, engine="c").float_image,
+                          nanobrag.simulate(more.config, engine="c").float_image)
+    for name in ("-dispstep", "-hdiv", "-vdiv", "-coherent", "-stolout", "-detector_thick"):
+        assert any(n.startswith(f"{name} has no effect") for n in more.options.notes), name

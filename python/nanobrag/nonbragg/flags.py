@@ -366,6 +366,16 @@ NONBRAGG_FLAGS: Tuple[Flag, ...] = (
          (_FILE,), "FILE"),
     Flag("-noreject", X, "accepted; outlier rejection is always off", _no_effect("outlier rejection is always off")),
     Flag("-coherent", X, "accepted; never used by the legacy program", _no_effect("never used")),
+    Flag("-hdiv", X, "accepted; named in the legacy header comment but never parsed (use -hdivrange/-hdivstep)",
+         _no_effect("the legacy program never parses it; use -hdivrange (range) or -hdivstep (step), in mrad"),
+         (_num(),), "MRAD"),
+    Flag("-vdiv", X, "accepted; named in the legacy header comment but never parsed (use -vdivrange/-vdivstep)",
+         _no_effect("the legacy program never parses it; use -vdivrange (range) or -vdivstep (step), in mrad"),
+         (_num(),), "MRAD"),
+    Flag("-dispstep", X, "accepted; named in the legacy header comment but never parsed (use -dispsteps)",
+         _no_effect("the legacy program never parses it; use -dispsteps (number of wavelengths)"), (_num(),), "N"),
+    Flag("-detector_thick", X, "accepted; nonBragg has no sensor thickness (nanoBragg's option is ignored here)",
+         _no_effect("nonBragg has no sensor thickness (the legacy program ignores it too)"), (_num(),), "UM"),
     Flag("-img", R, "not supported: the legacy F(stol)-from-image mode (its output uses uninitialised values)",
          _unsupported("the F(stol)-from-image mode writes uninitialised values in the legacy program"), (_FILE,), "FILE"),
     Flag("-Fmap", O, "the float image holds the F of each pixel's last path instead of photons (absorption masks)",
@@ -388,12 +398,7 @@ for _flag in NONBRAGG_FLAGS:
         _BY_SPELLING[_spelling] = _flag
 del _flag, _spelling
 
-_NOT_OPTIONS = {
-    "-hdiv": "use -hdivrange (full range) or -hdivstep (step), both in mrad",
-    "-vdiv": "use -vdivrange (full range) or -vdivstep (step), both in mrad",
-    "-dispstep": "use -dispsteps (number of wavelengths)",
-    "-detector_thick": "nonBragg has no detector thickness (the legacy program ignores it)",
-}
+_NOT_OPTIONS: Dict[str, str] = {}
 
 
 def _tokenize(argv: Sequence[str]) -> List[Tuple[Flag, str, Tuple[Any, ...]]]:
