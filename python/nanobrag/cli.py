@@ -116,8 +116,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             config, info = parse_args(argv, cwd=cwd)
     except ConfigError as exc:
         return _error(exc, EXIT_USAGE)
-    except NotImplementedError as exc:
-        return _error(exc, EXIT_FAILED)
     except KeyboardInterrupt:
         return _interrupted()
     for note in info.notes:
@@ -232,13 +230,18 @@ def summary_lines(config: Config, result) -> List[str]:
     ]
     if result.interpolation_switchoff_pixel is not None:
         lines.append(f"tricubic interpolation switched off from raster pixel {result.interpolation_switchoff_pixel}")
-    for warning in result.warnings:
-        lines.append(f"WARNING: {warning}")
+    lines.extend(_warning_line(w) for w in result.warnings)
     stats = _stat_items(result.stats)
     if stats:
         lines.append("statistics: " + ", ".join(f"{k} {_fmt(v)}" for k, v in stats))
     lines.append(f"int image scale {_fmt(result.int_scale)}; pgm scale {_fmt(result.pgm_scale)}")
     return lines
+
+
+def _warning_line(warning: str) -> str:
+    """An engine warning as printed: the C library's and the torch engine's texts already carry the prefix."""
+    text = str(warning)
+    return text if text.upper().startswith(("WARNING", "NOTE:")) else f"WARNING: {text}"
 
 
 def _fmt(value) -> str:
@@ -287,15 +290,12 @@ def _print_pixels(config: Config) -> None:
     if not pixels:
         sys.stderr.write("nanobrag: note: -printout_pixel names a pixel outside the detector; nothing printed\n")
         return
-    try:
-        for start in range(0, len(pixels), _TRACE_BATCH):
-            chunk = pixels[start:start + _TRACE_BATCH]
-            trace = api.trace(config, chunk, engine=config.engine)
-            for p, (s, f) in enumerate(chunk):
-                for line in _pixel_lines(trace, p, s, f):
-                    print(line)
-    except NotImplementedError as exc:
-        sys.stderr.write(f"nanobrag: note: per-pixel printout is not available: {exc}\n")
+    for start in range(0, len(pixels), _TRACE_BATCH):
+        chunk = pixels[start:start + _TRACE_BATCH]
+        trace = api.trace(config, chunk, engine=config.engine)
+        for p, (s, f) in enumerate(chunk):
+            for line in _pixel_lines(trace, p, s, f):
+                print(line)
 
 
 def _last(trace, name: str, p: int, width: int = 1) -> np.ndarray:

@@ -32,6 +32,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import io as nb_io
 from .config import DEFAULT_FLUENCE, Config, ConfigError
 
 __all__ = [
@@ -909,27 +910,17 @@ def _settle_convention(st: _State) -> None:
 # ----------------------------------------------------------------------------
 
 
-def _io_function(name: str, typed: str):
-    from . import io as nb_io
-
-    fn = getattr(nb_io, name, None)
-    if fn is None:
-        raise NotImplementedError(f"{typed}: nanobrag.io.{name} is not available in this installation")
-    return fn
-
-
-def _read(st: _State, typed: str, option: str, name: str, reader: str, *args: Any) -> Any:
+def _read(st: _State, typed: str, option: str, name: str, reader: Callable[..., Any], *args: Any) -> Any:
     """Read an input file through nanobrag.io; errors name the option and the file."""
     path = st.path(name)
     if not os.path.exists(path):
         raise ConfigError(f"{typed}: file not found: {path}")
     if os.path.isdir(path):
         raise ConfigError(f"{typed}: {path} is a directory, expected a file")
-    fn = _io_function(reader, typed)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = fn(path, *args)
+            result = reader(path, *args)
     except OSError as exc:
         raise ConfigError(f"{typed}: cannot read {name}: {exc.strerror or exc}") from None
     except ValueError as exc:  # nanobrag.io.FormatError
@@ -943,8 +934,8 @@ def _read(st: _State, typed: str, option: str, name: str, reader: str, *args: An
 
 def _apply_smv_header(st: _State, typed: str, name: str, is_mask: bool) -> None:
     """Take detector geometry from an SMV header with the legacy key semantics."""
-    image = _read(st, typed, "-mask" if is_mask else "-img", name, "read_smv")
-    value_of = _io_function("smv_header_value", typed)
+    image = _read(st, typed, "-mask" if is_mask else "-img", name, nb_io.read_smv)
+    value_of = nb_io.smv_header_value
     data = np.asarray(image.data)
     if data.ndim != 2 or data.size == 0:
         raise ConfigError(f"{typed}: {name} holds no 2-D image")
@@ -1009,7 +1000,7 @@ def _load_files(st: _State) -> None:
     cfg = st.config
     if "-mat" in st.inputs:
         typed, name = st.inputs["-mat"]
-        matrix = np.asarray(_read(st, typed, "-mat", name, "read_mosflm_matrix"), dtype=np.float64)
+        matrix = np.asarray(_read(st, typed, "-mat", name, nb_io.read_mosflm_matrix), dtype=np.float64)
         if matrix.shape != (3, 3):
             raise ConfigError(f"{typed}: {name} gives a matrix of shape {matrix.shape}, expected 3x3")
         cfg.crystal.mosflm_matrix = matrix
@@ -1017,19 +1008,19 @@ def _load_files(st: _State) -> None:
     st.info.fdump_path = st.path(dump_name) if dump_name else None
     if "-hkl" in st.inputs:
         typed, name = st.inputs["-hkl"]
-        cfg.structure_factors.table = _read(st, typed, "-hkl", name, "read_hkl", cfg.structure_factors.default_F)
+        cfg.structure_factors.table = _read(st, typed, "-hkl", name, nb_io.read_hkl, cfg.structure_factors.default_F)
     elif dump_name and not st.info.example and os.path.isfile(st.path(dump_name)):
         # as the legacy program: without -hkl an existing cache is read, even with -default_F
-        cfg.structure_factors.table = _read(st, "-dump", "-dump", dump_name, "read_fdump")
+        cfg.structure_factors.table = _read(st, "-dump", "-dump", dump_name, nb_io.read_fdump)
         st.info.fdump_read = st.path(dump_name)
         st.note(f"structure factors read from the cache {dump_name} (no -hkl given)")
     if "-sourcefile" in st.inputs:
         typed, name = st.inputs["-sourcefile"]
-        cfg.beam.sources = _read(st, typed, "-sourcefile", name, "read_source_file")
+        cfg.beam.sources = _read(st, typed, "-sourcefile", name, nb_io.read_source_file)
     if st.stol_option is not None:
         typed, name = st.inputs[st.stol_option]
         column_kind = {"-stol": "stol", "-4stol": "4stol", "-Q": "Q"}[st.stol_option]
-        cfg.background.amorphous = _read(st, typed, st.stol_option, name, "read_stol_table", column_kind)
+        cfg.background.amorphous = _read(st, typed, st.stol_option, name, nb_io.read_stol_table, column_kind)
         st.note(f"{typed} {name} is read but, as in the legacy program, does not change the image")
 
 
