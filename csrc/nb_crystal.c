@@ -142,10 +142,7 @@ int nb_build_crystal(nb_build *b)
     if (p->mosaic_draws == NULL) return nb_fail(b, NB_ERR_NO_MEMORY, "out of memory for %d mosaic domains", p->domains);
     nb_orientation_draws(c, p->domains, &p->shuffle_after_mosaic, misset_draw, p->mosaic_draws);
     if (c->misset_mode == NB_MISSET_RANDOM) {
-        /* the legacy draws a rotation with a cap of 90 (radians) from -misset_seed */
-        double umat[9];
-        nb_cap_rotation(90.0f, misset_draw[0], misset_draw[1], (float)misset_draw[2], umat);
-        nb_umat_to_xyz(umat, misset);
+        nb_random_misset(misset_draw, misset);
         nb_log(c, NB_LOG_INFO, "random orientation misset angles: %f %f %f deg", misset[0] * RTD, misset[1] * RTD,
                misset[2] * RTD);
         apply_misset = 1;
@@ -239,6 +236,14 @@ int nb_build_crystal(nb_build *b)
     p->derived.recommended_oversample = recommended;
     p->subpixel_size = p->pixel_size / oversample;
     return NB_OK;
+}
+
+void nb_random_misset(const double misset_draw[3], double misset_rad[3])
+{
+    /* the legacy draws a rotation with a cap of 90 (radians) from -misset_seed */
+    double umat[9];
+    nb_cap_rotation(90.0f, misset_draw[0], misset_draw[1], (float)misset_draw[2], umat);
+    nb_umat_to_xyz(umat, misset_rad);
 }
 
 void nb_orientation_draws(const nb_config *c, int domains, nb_shuffle *table, double misset_draw[3],

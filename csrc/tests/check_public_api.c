@@ -209,6 +209,40 @@ static void check_callbacks(void)
     nb_plan_free(plan);
 }
 
+/* the plan-free draws equal those a plan makes (random misset, then mosaic domains) */
+static void check_draws(void)
+{
+    nb_config c;
+    tiny_config(&c);
+    c.misset_mode = NB_MISSET_RANDOM;
+    c.misset_seed = 11;
+    c.mosaic_spread_deg = 0.5;
+    c.mosaic_domains = 4;
+    c.mosaic_seed = -3; /* a negative user seed continues the misset stream's shuffle table */
+    nb_plan *plan = NULL;
+    char message[256];
+    CHECK(nb_plan_create(&c, &plan, message, sizeof(message)) == NB_OK, "create: %s", message);
+    if (plan == NULL) return;
+    nb_derived d;
+    nb_plan_derived(plan, &d);
+    double from_plan[12], alone[12], misset[3];
+    int domains = -1;
+    CHECK(d.mosaic_domains == 4, "plan has %d domains", d.mosaic_domains);
+    CHECK(nb_plan_mosaic_draws(plan, from_plan, 12) == NB_OK, "nb_plan_mosaic_draws");
+    CHECK(nb_legacy_draws(&c, misset, alone, 12, &domains) == NB_OK, "nb_legacy_draws");
+    CHECK(domains == 4, "nb_legacy_draws counts %d domains", domains);
+    CHECK(memcmp(from_plan, alone, sizeof(alone)) == 0, "mosaic draws differ from the plan's");
+    CHECK(memcmp(misset, d.misset_rad, sizeof(misset)) == 0, "random misset differs from the plan's");
+    CHECK(misset[0] != 0 || misset[1] != 0 || misset[2] != 0, "the random misset is zero");
+    /* fewer domains: the leading draws of the same stream */
+    double two[6];
+    CHECK(nb_legacy_draws(&c, NULL, two, 6, NULL) == NB_OK && memcmp(two, alone, sizeof(two)) == 0,
+          "the first two domains' draws differ");
+    CHECK(nb_legacy_draws(NULL, misset, NULL, 0, NULL) == NB_ERR_INVALID_ARGUMENT, "NULL config accepted");
+    CHECK(nb_legacy_draws(&c, misset, NULL, 3, NULL) == NB_ERR_INVALID_ARGUMENT, "NULL draws buffer accepted");
+    nb_plan_free(plan);
+}
+
 /* two threads, each with its own plan, give the serial image (no shared state) */
 typedef struct {
     float image[NPIX];
@@ -246,6 +280,7 @@ int main(void)
     check_render();
     check_errors();
     check_callbacks();
+    check_draws();
     check_threads();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);

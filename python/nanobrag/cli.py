@@ -25,9 +25,10 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import __version__
-from . import api
+from . import api, seeds
 from .config import Config, ConfigError
 from .legacy_flags import HELP_FLAGS, ParseInfo, parse_args, usage_text
+from .masks import rendered_pixels
 
 __all__ = ["main"]
 
@@ -162,7 +163,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             _print_pixels(config)
     except KeyboardInterrupt:
         return _interrupted()
-    noise_seed = config.output.noise_seed if config.output.noise_seed is not None else int(time.time())
+    noise_seed = seeds.noise_seed(config.output)
     if config.output.write_noise and config.output.noise_seed is None:
         print(f"noise seed (from the clock): {noise_seed}")
     try:
@@ -272,17 +273,10 @@ def _printout_pixels(config: Config) -> List[Tuple[int, int]]:
     from .legacy_flags import detector_pixels
 
     fast_n, slow_n = detector_pixels(config)
-    det = config.detector
     if config.output.printout_pixel is not None:
         f, s = config.output.printout_pixel
         return [(s, f)] if 0 <= f < fast_n and 0 <= s < slow_n else []
-    xmin, xmax, ymin, ymax = det.roi if det.roi is not None else (0, fast_n - 1, 0, slow_n - 1)
-    out = []
-    for s in range(ymin, min(ymax, slow_n - 1) + 1):
-        for f in range(xmin, min(xmax, fast_n - 1) + 1):
-            if det.mask is None or det.mask[s, f] != 0:
-                out.append((s, f))
-    return out
+    return rendered_pixels((slow_n, fast_n), config.detector.roi, config.detector.mask)
 
 
 def _print_pixels(config: Config) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -248,6 +248,19 @@ class OutputConfig:
     progress: bool = True
 
 
+#: The legacy command-line parser behind :meth:`Config.from_args`.  It lives in
+#: :mod:`nanobrag.legacy_flags`, which builds Configs and so imports this module;
+#: it installs itself here (:func:`set_argument_parser`) when imported, and
+#: ``nanobrag/__init__`` imports it, so the import arrows point one way.
+_argument_parser: Optional[Callable[..., "Config"]] = None
+
+
+def set_argument_parser(parse: Callable[..., "Config"]) -> None:
+    """Install ``parse(argv, cwd=None) -> Config`` as the parser of :meth:`Config.from_args`."""
+    global _argument_parser
+    _argument_parser = parse
+
+
 @dataclass
 class Config:
     """Everything a simulation needs, grouped the way a crystallographer thinks.
@@ -280,9 +293,9 @@ class Config:
         File names are resolved against ``cwd`` (default: the current directory).
         Raises :class:`ConfigError` naming the flag and what was expected.
         """
-        from .legacy_flags import config_from_args
-
-        return config_from_args(argv, cwd=cwd)
+        if _argument_parser is None:  # pragma: no cover - nanobrag/__init__ imports legacy_flags
+            raise RuntimeError("import nanobrag.legacy_flags to parse legacy arguments")
+        return _argument_parser(argv, cwd=cwd)
 
     def copy(self) -> "Config":
         """A deep copy (tensors and arrays are copied too; use with care on large tables)."""

@@ -33,7 +33,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import io as nb_io
-from .config import DEFAULT_FLUENCE, Config, ConfigError
+from .config import DEFAULT_FLUENCE, Config, ConfigError, set_argument_parser
 
 __all__ = [
     "Flag",
@@ -877,6 +877,9 @@ def parse_args(argv: Sequence[str], cwd: Optional[str] = None) -> Tuple[Config, 
 def config_from_args(argv: Sequence[str], cwd: Optional[str] = None) -> Config:
     """The Config of a legacy nanoBragg argument list (see :func:`parse_args`)."""
     return parse_args(argv, cwd)[0]
+
+
+set_argument_parser(config_from_args)
 
 
 _CONVENTION_VECTORS = (

@@ -106,47 +106,59 @@ class SimulationResult:
     image: Optional[Any] = None
     _cache: Dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def _outputs(self):
+        from . import outputs
+
+        return outputs, (self.float_image, self.geometry, self.config.output, self.config.detector.mask)
+
     @property
     def stats(self):
-        """Legacy statistics (max, mean, rms, rmsd, ...) of the rendered pixels."""
+        """Legacy statistics (max, mean, rms, rmsd, ...) of the rendered pixels (:func:`nanobrag.outputs.image_statistics`)."""
         if "stats" not in self._cache:
-            from .outputs import image_statistics
-
-            self._cache["stats"] = image_statistics(self)
+            outputs, (image, geometry, _, mask) = self._outputs()
+            self._cache["stats"] = outputs.image_statistics(image, geometry, mask)
         return self._cache["stats"]
 
     @property
     def int_scale(self) -> float:
-        from .outputs import int_image_scale
-
-        return int_image_scale(self)
+        """ADU per photon of :attr:`int_image` (``output.int_scale``, else 55000 / max_I)."""
+        outputs, args = self._outputs()
+        return outputs.int_image_scale(*args, stats=self.stats)
 
     @property
     def int_image(self) -> np.ndarray:
         """Noiseless uint16 image as the legacy ``-intfile`` (scale, adc offset, rounding)."""
         if "int_image" not in self._cache:
-            from .outputs import int_image
-
-            self._cache["int_image"] = int_image(self)
+            outputs, args = self._outputs()
+            self._cache["int_image"] = outputs.int_image(*args, stats=self.stats)
         return self._cache["int_image"]
 
     @property
     def pgm_scale(self) -> float:
-        from .outputs import pgm_image_scale
-
-        return pgm_image_scale(self)
+        """Grey levels per photon of :attr:`pgm_image` (``output.pgm_scale``, else 250 / (5 rmsd))."""
+        outputs, args = self._outputs()
+        return outputs.pgm_image_scale(*args, stats=self.stats)
 
     @property
     def pgm_image(self) -> np.ndarray:
         """uint8 image as the legacy ``-pgmfile``."""
         if "pgm_image" not in self._cache:
-            from .outputs import pgm_image
-
-            self._cache["pgm_image"] = pgm_image(self)
+            outputs, args = self._outputs()
+            self._cache["pgm_image"] = outputs.pgm_image(*args, stats=self.stats)
         return self._cache["pgm_image"]
 
     def noise_image(self, seed: Optional[int] = None) -> np.ndarray:
-        """uint16 image with the legacy Poisson noise (seed: ``config.output.noise_seed`` by default)."""
+        """uint16 image with the legacy Poisson noise.
+
+        Parameters
+        ----------
+        seed : int, optional
+            The ``-seed`` value; default ``config.output.noise_seed``, then the clock.
+
+        Returns
+        -------
+        numpy.ndarray of uint16, shape (slow, fast)
+        """
         from .outputs import noise_image
 
-        return noise_image(self, seed=seed)
+        return noise_image(self.float_image, self.config, seed=seed)

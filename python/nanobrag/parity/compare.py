@@ -15,6 +15,7 @@ import numpy as np
 
 from ..api import simulate, trace
 from ..config import Config, PHI_MODES
+from ..masks import rendered_mask
 from ..results import Geometry, SimulationResult
 
 __all__ = ["compare", "ParityReport", "QuantityReport", "Tolerance", "TRACE_ORDER", "GEOMETRY_ORDER"]
@@ -251,16 +252,7 @@ def _compare_traces(tc: Dict[str, np.ndarray], tt: Dict[str, np.ndarray], tol: T
 
 
 def _rendered_mask(result: SimulationResult) -> np.ndarray:
-    img = result.float_image
-    inside = np.ones(img.shape, dtype=bool)
-    fmin, fmax, smin, smax = result.geometry.roi
-    s_idx = np.arange(img.shape[0])[:, None]
-    f_idx = np.arange(img.shape[1])[None, :]
-    inside &= (f_idx >= fmin) & (f_idx <= fmax) & (s_idx >= smin) & (s_idx <= smax)
-    mask = result.config.detector.mask
-    if mask is not None:
-        inside &= np.asarray(mask) != 0
-    return inside
+    return rendered_mask(result.float_image.shape, result.geometry.roi, result.config.detector.mask)
 
 
 def _compare_images(rc: SimulationResult, rt: SimulationResult, tol: Tolerance, n_worst: int) -> ImageReport:

@@ -253,9 +253,7 @@ def build_plan(ctx: Context, config: Config) -> Plan:
     sources = derive_sources(ctx, config, spectral, wavelength, detector.beam, detector.polar, detector.vert, warnings)
 
     if mosaic.domains > 1 or value_of(mosaic.spread_rad) > 0.0:
-        draws = legacy_draws(config)
-        if draws.shape[0] < mosaic.domains:
-            raise ConfigError(f"mosaic: the C library returned {draws.shape[0]} draws for {mosaic.domains} domains")
+        draws = legacy_draws(config, mosaic.domains)
     else:
         draws = np.zeros((1, 3))
     umats = mosaic_matrices(ctx, draws, mosaic.spread_rad, mosaic.domains)
