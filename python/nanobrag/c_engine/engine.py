@@ -10,6 +10,7 @@ Python threads may render at once; each call owns its plan.
 """
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -121,68 +122,27 @@ def _tuple3(arr) -> Tuple[float, float, float]:
     return (float(arr[0]), float(arr[1]), float(arr[2]))
 
 
+#: how an nb_derived member becomes a Geometry field, by the field's annotation (the field
+#: list itself is results.Geometry's; tests/test_c_binding_tables.py checks nb_derived has the same)
+_BY_TYPE: Dict[str, Callable[[Any], Any]] = {
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "Vec3": _tuple3,
+    "Tuple[int, int, int, int]": lambda v: tuple(int(x) for x in v[0:4]),
+}
+_BY_NAME: Dict[str, Callable[[Any], Any]] = {
+    "convention": lambda v: _CONVENTION_NAMES[v],
+    "pivot": lambda v: _PIVOT_NAMES[v],
+}
+
+
 def _geometry(d) -> Geometry:
-    return Geometry(
-        fpixels=d.fpixels,
-        spixels=d.spixels,
-        pixel_size_m=d.pixel_size_m,
-        detsize_f_m=d.detsize_f_m,
-        detsize_s_m=d.detsize_s_m,
-        convention=_CONVENTION_NAMES[d.convention],
-        pivot=_PIVOT_NAMES[d.pivot],
-        distance_m=d.distance_m,
-        close_distance_m=d.close_distance_m,
-        xbeam_m=d.xbeam_m,
-        ybeam_m=d.ybeam_m,
-        fbeam_m=d.fbeam_m,
-        sbeam_m=d.sbeam_m,
-        fclose_m=d.fclose_m,
-        sclose_m=d.sclose_m,
-        xclose_m=d.xclose_m,
-        yclose_m=d.yclose_m,
-        orgx_px=d.orgx_px,
-        orgy_px=d.orgy_px,
-        dials_origin_mm=_tuple3(d.dials_origin_mm),
-        pix0_vector_m=_tuple3(d.pix0_vector_m),
-        fdet_vector=_tuple3(d.fdet_vector),
-        sdet_vector=_tuple3(d.sdet_vector),
-        odet_vector=_tuple3(d.odet_vector),
-        beam_vector=_tuple3(d.beam_vector),
-        polar_vector=_tuple3(d.polar_vector),
-        spindle_axis=_tuple3(d.spindle_axis),
-        twotheta_axis=_tuple3(d.twotheta_axis),
-        twotheta_rad=d.twotheta_rad,
-        wavelength_m=d.wavelength_m,
-        phi0_rad=d.phi0_rad,
-        phistep_rad=d.phistep_rad,
-        osc_rad=d.osc_rad,
-        phisteps=d.phisteps,
-        sources=d.sources,
-        mosaic_domains=d.mosaic_domains,
-        mosaic_spread_rad=d.mosaic_spread_rad,
-        oversample=d.oversample,
-        recommended_oversample=d.recommended_oversample,
-        detector_thicksteps=d.detector_thicksteps,
-        detector_thick_m=d.detector_thick_m,
-        detector_thickstep_m=d.detector_thickstep_m,
-        detector_mu_per_m=d.detector_mu_per_m,
-        steps=d.steps,
-        n_cells=_tuple3(d.n_cells),
-        a_m=_tuple3(d.a_m),
-        b_m=_tuple3(d.b_m),
-        c_m=_tuple3(d.c_m),
-        a_star_per_A=_tuple3(d.a_star_per_A),
-        b_star_per_A=_tuple3(d.b_star_per_A),
-        c_star_per_A=_tuple3(d.c_star_per_A),
-        cell_volume_A3=d.cell_volume_A3,
-        misset_rad=_tuple3(d.misset_rad),
-        fluence_photons_per_m2=d.fluence_photons_per_m2,
-        flux_photons_per_s=d.flux_photons_per_s,
-        water_background=d.water_background,
-        interpolate=bool(d.interpolate),
-        roi=(int(d.roi[0]), int(d.roi[1]), int(d.roi[2]), int(d.roi[3])),
-        divergence_steps=d.divergence_steps,
-    )
+    values = {}
+    for f in fields(Geometry):
+        convert = _BY_NAME.get(f.name) or _BY_TYPE[str(f.type)]
+        values[f.name] = convert(getattr(d, f.name))
+    return Geometry(**values)
 
 
 def _double_ptr(arr: np.ndarray):
