@@ -45,7 +45,7 @@ TRACE_ORDER: Tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Tolerance:
-    """|a - b| <= atol + rtol * max(|a|, |b|), with atol = floor * (largest |value| of the quantity).
+    """Agreement test ``|a - b| <= atol + rtol * max(|a|, |b|)``, with ``atol = floor * max |value|`` of the quantity.
 
     The scale-relative floor keeps values that cancel to ~0 (an F_latt
     between spots, a vector component along an axis) from reporting huge
@@ -95,7 +95,23 @@ DEFAULT_TOLERANCES: Dict[str, Dict[str, Tolerance]] = {
 
 @dataclass
 class QuantityReport:
-    """How one quantity compares: C value vs torch value."""
+    """How one quantity compares: C value vs torch value.
+
+    Parameters
+    ----------
+    name : str
+        Field of :class:`~nanobrag.Geometry`, trace array name or "image".
+    stage : {"geometry", "trace", "image"}
+        Where the quantity comes from.
+    max_abs_diff, max_rel_diff : float
+        Largest absolute and relative differences.
+    worst_index : tuple of int or None
+        Index of the worst element.
+    ok : bool
+        Within the tolerance.
+    c_value, torch_value : object
+        The compared values.
+    """
 
     name: str
     stage: str  # "geometry", "trace" or "image"
@@ -127,7 +143,21 @@ class ImageReport:
 
 @dataclass
 class ParityReport:
-    """Result of :func:`compare`.  ``first_divergence`` is None when the engines agree."""
+    """Result of :func:`compare`.  ``first_divergence`` is None when the engines agree.
+
+    Parameters
+    ----------
+    phi_mode, dtype, device : str
+        The settings compared.
+    pixels : list of (int, int)
+        The traced (slow, fast) pixels.
+    quantities : list of QuantityReport
+        Geometry, trace and image quantities in pipeline order.
+    image : ImageReport or None
+        Whole-image agreement (correlation, totals, worst pixels).
+    warnings : dict of str to list of str
+        Each engine's warnings.
+    """
 
     phi_mode: str
     dtype: str
@@ -315,9 +345,35 @@ def compare(
 ) -> ParityReport:
     """Compare the C and torch engines on ``config`` (in memory, no files, no subprocess).
 
-    pixels: (slow, fast) pairs to trace; default: the worst pixels of the image
-    comparison, or representative pixels when the images agree.  phi_mode
-    overrides ``config.phi_mode``.  Returns a :class:`ParityReport`.
+    Both engines render the image; their derived geometry is compared field
+    by field (in :data:`GEOMETRY_ORDER`), then the per-step trace of a few
+    pixels (:data:`TRACE_ORDER`), then the images.
+
+    Parameters
+    ----------
+    config : Config
+        The experiment (copied; not modified).
+    pixels : sequence of (int, int), optional
+        (slow, fast) pixels to trace; default the worst pixels of the image
+        comparison, or representative pixels when the images agree.
+    phi_mode : {"spec", "c-parity"}, optional
+        Overrides ``config.phi_mode``.
+    dtype : {"float64", "float32"}, default "float64"
+        Torch engine precision; selects the default tolerances.
+    device : str, default "cpu"
+        Torch engine device.
+    tolerances : dict of str to Tolerance, optional
+        Per-quantity tolerances replacing the defaults of ``dtype``.
+    n_worst : int, default 4
+        How many worst pixels to report (and trace by default).
+    nthreads : int, optional
+        C engine threads.
+
+    Returns
+    -------
+    ParityReport
+        Every quantity's agreement; ``first_divergence`` names the first
+        quantity outside its tolerance, or is None.
     """
     cfg = config.copy()
     if phi_mode is not None:
