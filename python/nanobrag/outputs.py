@@ -146,7 +146,13 @@ def _last_subpixel_position(geometry, fast_index: int, slow_index: int) -> Tuple
     return fdet, sdet
 
 
-_OUTPUT_PARAMETERS = """
+def _stats_of(float_image, geometry, mask, stats) -> ImageStatistics:
+    return stats if stats is not None else image_statistics(float_image, geometry, mask)
+
+
+def int_image_scale(float_image: Any, geometry, output, mask: Any = None, *, stats: Optional[ImageStatistics] = None) -> float:
+    """``output.int_scale`` when > 0, else 55000 / max_I (1.0 when max_I <= 0).
+
     Parameters
     ----------
     float_image : numpy.ndarray of float32, shape (slow, fast)
@@ -159,16 +165,7 @@ _OUTPUT_PARAMETERS = """
         The detector mask (``config.detector.mask``).
     stats : ImageStatistics, optional
         :func:`image_statistics` of the same image, when already computed.
-"""
 
-
-def _stats_of(float_image, geometry, mask, stats) -> ImageStatistics:
-    return stats if stats is not None else image_statistics(float_image, geometry, mask)
-
-
-def int_image_scale(float_image: Any, geometry, output, mask: Any = None, *, stats: Optional[ImageStatistics] = None) -> float:
-    """``output.int_scale`` when > 0, else 55000 / max_I (1.0 when max_I <= 0).
-    {params}
     Returns
     -------
     float
@@ -195,7 +192,20 @@ def _c_cast_to_unsigned(values: np.ndarray, bits: int) -> np.ndarray:
 
 def int_image(float_image: Any, geometry, output, mask: Any = None, *, stats: Optional[ImageStatistics] = None) -> np.ndarray:
     """The noiseless image of ``-intfile``: floorf(clip(f*scale + adc, 0, 65535) + 0.5); 0 outside the ROI.
-    {params}
+
+    Parameters
+    ----------
+    float_image : numpy.ndarray of float32, shape (slow, fast)
+        The rendered image (photons per pixel).
+    geometry : Geometry
+        The engine's derived geometry (its ``roi``; see :func:`image_statistics`).
+    output : OutputConfig
+        The output settings (``config.output``).
+    mask : array_like, optional
+        The detector mask (``config.detector.mask``).
+    stats : ImageStatistics, optional
+        :func:`image_statistics` of the same image, when already computed.
+
     Returns
     -------
     numpy.ndarray of uint16, shape (slow, fast)
@@ -216,7 +226,20 @@ def int_image(float_image: Any, geometry, output, mask: Any = None, *, stats: Op
 
 def pgm_image_scale(float_image: Any, geometry, output, mask: Any = None, *, stats: Optional[ImageStatistics] = None) -> float:
     """``output.pgm_scale`` when > 0, else 250 / (5 rmsd) (the int-image scale when rmsd <= 0).
-    {params}
+
+    Parameters
+    ----------
+    float_image : numpy.ndarray of float32, shape (slow, fast)
+        The rendered image (photons per pixel).
+    geometry : Geometry
+        The engine's derived geometry (its ``roi``; see :func:`image_statistics`).
+    output : OutputConfig
+        The output settings (``config.output``).
+    mask : array_like, optional
+        The detector mask (``config.detector.mask``).
+    stats : ImageStatistics, optional
+        :func:`image_statistics` of the same image, when already computed.
+
     Returns
     -------
     float
@@ -232,7 +255,20 @@ def pgm_image_scale(float_image: Any, geometry, output, mask: Any = None, *, sta
 
 def pgm_image(float_image: Any, geometry, output, mask: Any = None, *, stats: Optional[ImageStatistics] = None) -> np.ndarray:
     """The image of ``-pgmfile``: min(255, f*scale) truncated; 0 outside the ROI.
-    {params}
+
+    Parameters
+    ----------
+    float_image : numpy.ndarray of float32, shape (slow, fast)
+        The rendered image (photons per pixel).
+    geometry : Geometry
+        The engine's derived geometry (its ``roi``; see :func:`image_statistics`).
+    output : OutputConfig
+        The output settings (``config.output``).
+    mask : array_like, optional
+        The detector mask (``config.detector.mask``).
+    stats : ImageStatistics, optional
+        :func:`image_statistics` of the same image, when already computed.
+
     Returns
     -------
     numpy.ndarray of uint8, shape (slow, fast)
@@ -291,8 +327,3 @@ def write_legacy_outputs(result, *, directory: str = ".", noise_seed: Optional[i
     if out.write_noise and target(out.noise_image_path):
         files[target(out.noise_image_path)] = smv_bytes(noise_image(image, config, seed=noise_seed), header)
     return atomic_write_many(files)
-
-
-for _f in (int_image_scale, int_image, pgm_image_scale, pgm_image):
-    _f.__doc__ = _f.__doc__.replace("{params}", _OUTPUT_PARAMETERS)
-del _f
