@@ -1,6 +1,6 @@
 """The C library under AddressSanitizer and UndefinedBehaviorSanitizer.
 
-Builds the library with ``-DNANOBRAG_SANITIZE=ON`` into build/asan (outside
+Builds the library with ``-DNANOBRAG_SANITIZE=ON`` into build/sanitize/asan (outside
 the wheel), then runs the C-engine tests that exercise every code path of the
 library (golden cases, traces, noise, threads, cancellation, errors) in a
 child Python with that library (NANOBRAG_LIBRARY) and the ASan runtime
@@ -17,7 +17,8 @@ from pathlib import Path
 
 
 REPO = Path(__file__).resolve().parents[1]
-BUILD = REPO / "build" / "asan"
+# two levels down: the library loader looks for development builds in build/*/csrc and must not find this one
+BUILD = REPO / "build" / "sanitize" / "asan"
 #: the child runs these modules (not this one) against the sanitized library; every golden
 #: case but the 1024x1024 timing case, which adds run time and no code path
 CHILD_TESTS = ["tests/test_c_engine.py", "tests/test_c_threads.py", "tests/test_c_binding.py", "tests/test_c_golden.py",

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..config import Config, ConfigError
+from ..masks import rendered_mask
 from ..results import Geometry
 from .context import RTD, Context, value_of
 from .crystal import CrystalModel, derive_crystal
@@ -100,14 +101,8 @@ class Plan:
     def active_pixels(self) -> torch.Tensor:
         """Raster indices (slow * fpixels + fast) of the pixels the legacy loop renders, in its order."""
         det = self.detector
-        fmin, fmax, smin, smax = det.roi
-        dev = self.ctx.device
-        fast = torch.arange(det.fpixels, device=dev)
-        slow = torch.arange(det.spixels, device=dev)
-        keep = ((slow >= smin) & (slow <= smax)).unsqueeze(1) & ((fast >= fmin) & (fast <= fmax)).unsqueeze(0)
-        if self.mask is not None:
-            keep = keep & self.mask
-        return torch.nonzero(keep.reshape(-1), as_tuple=False).reshape(-1)
+        keep = rendered_mask((det.spixels, det.fpixels), det.roi, self.mask)
+        return torch.as_tensor(np.flatnonzero(keep), dtype=torch.int64, device=self.ctx.device)
 
     # ------------------------------------------------------------ cell table
     def phi_rotated_cells(self, angles: torch.Tensor) -> torch.Tensor:
