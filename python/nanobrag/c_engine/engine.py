@@ -1,9 +1,9 @@
 """Run the C engine on a :class:`nanobrag.Config`.
 
-The Config holds the user's numbers in the units of the legacy flags (mm,
-degrees, Angstrom, ...); the C library converts them exactly as the legacy
-parser did, so nothing is converted here.  Optional values left as ``None``
-become the library's "unset" markers (NaN for reals, -1 for counts).
+The Config becomes the C struct ``nb_config`` by the table of
+:mod:`nanobrag.c_engine.convert` (the C library converts the legacy units
+itself); the legacy random draws and the noise image are in
+:mod:`nanobrag.c_engine.random_streams` (re-exported here).
 
 All C calls release the GIL (cffi does so for every call), so several
 Python threads may render at once; each call owns its plan.

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from ..config import ConfigError
+from ._ffi import lib
 
-__all__ = ["CEngineError", "CEngineConfigError"]
+__all__ = ["CEngineError", "CEngineConfigError", "error_for"]
 
-#: nb_status value of NB_ERR_INVALID_ARGUMENT (csrc/nanobrag.h)
-_INVALID_ARGUMENT = 1
+_INVALID_ARGUMENT = lib.NB_ERR_INVALID_ARGUMENT
 
 
 class CEngineError(RuntimeError):
