@@ -310,6 +310,18 @@ NB_API int nb_noise_image(const nb_config *config, int fpixels, int spixels, con
  * differentiable engine can rebuild the rotations from the spread. */
 NB_API int nb_plan_mosaic_draws(const nb_plan *plan, double *draws, size_t draws_len);
 
+/* The legacy random orientation draws of a config, without building a plan
+ * (the streams and their shared shuffle table as nb_plan_create draws them):
+ * misset_rad (if not NULL) receives the random misset as rotations about x, y,
+ * z (radians) when misset_mode is NB_MISSET_RANDOM, else 0, 0, 0;
+ * mosaic_draws (if not NULL) receives the draws of the first
+ * mosaic_draws_len / 3 domains as described at nb_plan_mosaic_draws (the
+ * stream is sequential, so they are those of any plan with that many domains
+ * or more); *mosaic_domains (if not NULL) receives the domain count the
+ * legacy rules give (as nb_derived.mosaic_domains). */
+NB_API int nb_legacy_draws(const nb_config *config, double *misset_rad, double *mosaic_draws, size_t mosaic_draws_len,
+                           int *mosaic_domains);
+
 /* The legacy uniform generator (ran1) from a fresh shuffle table: out[n]
  * receives the deviates of the stream seeded with -seed. */
 NB_API int nb_ran1_stream(long seed, float *out, size_t n);

@@ -173,6 +173,8 @@ int nb_mosaic_domains(const nb_config *config, double *spread_rad, int warn);
  * the random misset (if asked for), then r1, r2, cap per mosaic domain (nb_crystal.c). */
 void nb_orientation_draws(const nb_config *config, int domains, nb_shuffle *table, double misset_draw[3],
                           double *mosaic_draws);
+/* misset angles about x, y, z (rad) of the legacy random misset draw r1, r2, cap (nb_crystal.c) */
+void nb_random_misset(const double misset_draw[3], double misset_rad[3]);
 /* inclusive ROI with the legacy defaults: xmin, xmax, ymin, ymax (nb_detector.c) */
 void nb_roi(const nb_config *config, int fpixels, int spixels, int roi[4]);
 

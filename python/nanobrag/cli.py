@@ -25,9 +25,10 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import __version__
-from . import api
+from . import api, seeds
 from .config import Config, ConfigError
 from .legacy_flags import HELP_FLAGS, ParseInfo, parse_args, usage_text
+from .masks import rendered_pixels
 
 __all__ = ["main"]
 
@@ -116,8 +117,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             config, info = parse_args(argv, cwd=cwd)
     except ConfigError as exc:
         return _error(exc, EXIT_USAGE)
-    except NotImplementedError as exc:
-        return _error(exc, EXIT_FAILED)
     except KeyboardInterrupt:
         return _interrupted()
     for note in info.notes:
@@ -164,7 +163,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             _print_pixels(config)
     except KeyboardInterrupt:
         return _interrupted()
-    noise_seed = config.output.noise_seed if config.output.noise_seed is not None else int(time.time())
+    noise_seed = seeds.noise_seed(config.output)
     if config.output.write_noise and config.output.noise_seed is None:
         print(f"noise seed (from the clock): {noise_seed}")
     try:
@@ -245,13 +244,18 @@ def summary_lines(config: Config, result) -> List[str]:
                      f"(F(stol) from {config.amorphous.table.source or 'a table in memory'})")
     if result.interpolation_switchoff_pixel is not None:
         lines.append(f"tricubic interpolation switched off from raster pixel {result.interpolation_switchoff_pixel}")
-    for warning in result.warnings:
-        lines.append(f"WARNING: {warning}")
+    lines.extend(_warning_line(w) for w in result.warnings)
     stats = _stat_items(result.stats)
     if stats:
         lines.append("statistics: " + ", ".join(f"{k} {_fmt(v)}" for k, v in stats))
     lines.append(f"int image scale {_fmt(result.int_scale)}; pgm scale {_fmt(result.pgm_scale)}")
     return lines
+
+
+def _warning_line(warning: str) -> str:
+    """An engine warning as printed: the C library's and the torch engine's texts already carry the prefix."""
+    text = str(warning)
+    return text if text.upper().startswith(("WARNING", "NOTE:")) else f"WARNING: {text}"
 
 
 def _fmt(value) -> str:
@@ -282,17 +286,10 @@ def _printout_pixels(config: Config) -> List[Tuple[int, int]]:
     from .legacy_flags import detector_pixels
 
     fast_n, slow_n = detector_pixels(config)
-    det = config.detector
     if config.output.printout_pixel is not None:
         f, s = config.output.printout_pixel
         return [(s, f)] if 0 <= f < fast_n and 0 <= s < slow_n else []
-    xmin, xmax, ymin, ymax = det.roi if det.roi is not None else (0, fast_n - 1, 0, slow_n - 1)
-    out = []
-    for s in range(ymin, min(ymax, slow_n - 1) + 1):
-        for f in range(xmin, min(xmax, fast_n - 1) + 1):
-            if det.mask is None or det.mask[s, f] != 0:
-                out.append((s, f))
-    return out
+    return rendered_pixels((slow_n, fast_n), config.detector.roi, config.detector.mask)
 
 
 def _print_pixels(config: Config) -> None:
@@ -303,15 +300,12 @@ def _print_pixels(config: Config) -> None:
     if not pixels:
         sys.stderr.write("nanobrag: note: -printout_pixel names a pixel outside the detector; nothing printed\n")
         return
-    try:
-        for start in range(0, len(pixels), _TRACE_BATCH):
-            chunk = pixels[start:start + _TRACE_BATCH]
-            trace = api.trace(config, chunk, engine=config.engine)
-            for p, (s, f) in enumerate(chunk):
-                for line in _pixel_lines(trace, p, s, f):
-                    print(line)
-    except NotImplementedError as exc:
-        sys.stderr.write(f"nanobrag: note: per-pixel printout is not available: {exc}\n")
+    for start in range(0, len(pixels), _TRACE_BATCH):
+        chunk = pixels[start:start + _TRACE_BATCH]
+        trace = api.trace(config, chunk, engine=config.engine)
+        for p, (s, f) in enumerate(chunk):
+            for line in _pixel_lines(trace, p, s, f):
+                print(line)
 
 
 def _last(trace, name: str, p: int, width: int = 1) -> np.ndarray:

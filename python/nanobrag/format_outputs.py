@@ -47,9 +47,9 @@ def format_output_files(result, *, directory: str = ".") -> Dict[str, bytes]:
         spectrum = run_spectrum_A(result.config)
         wavelengths, weights = spectrum if spectrum is not None else (None, None)
         # pixels the run did not render (outside the ROI, masked) are marked bad for the reader
-        from .outputs import _rendered_mask
+        from .masks import rendered_mask
 
-        not_rendered = ~_rendered_mask(result)
+        not_rendered = ~rendered_mask(image.shape, g.roi, result.config.detector.mask)
         files[target(out.nxmx_path)] = nxmx_bytes(
             image, g, rotation=rotation, wavelengths_A=wavelengths, weights=weights, data_kind=out.nxmx_data,
             saturation_value=out.saturation if out.nxmx_data == "int32" else None,

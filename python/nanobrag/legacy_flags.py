@@ -32,7 +32,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .config import DEFAULT_FLUENCE, Config, ConfigError
+from . import io as nb_io
+from .config import DEFAULT_FLUENCE, Config, ConfigError, set_argument_parser
 
 __all__ = [
     "Flag",
@@ -957,6 +958,9 @@ def config_from_args(argv: Sequence[str], cwd: Optional[str] = None) -> Config:
     return parse_args(argv, cwd)[0]
 
 
+set_argument_parser(config_from_args)
+
+
 _CONVENTION_VECTORS = (
     ("beam", "beam_vector"),
     ("beam", "polar_vector"),
@@ -988,27 +992,17 @@ def _settle_convention(st: _State) -> None:
 # ----------------------------------------------------------------------------
 
 
-def _io_function(name: str, typed: str):
-    from . import io as nb_io
-
-    fn = getattr(nb_io, name, None)
-    if fn is None:
-        raise NotImplementedError(f"{typed}: nanobrag.io.{name} is not available in this installation")
-    return fn
-
-
-def _read(st: _State, typed: str, option: str, name: str, reader: str, *args: Any) -> Any:
+def _read(st: _State, typed: str, option: str, name: str, reader: Callable[..., Any], *args: Any) -> Any:
     """Read an input file through nanobrag.io; errors name the option and the file."""
     path = st.path(name)
     if not os.path.exists(path):
         raise ConfigError(f"{typed}: file not found: {path}")
     if os.path.isdir(path):
         raise ConfigError(f"{typed}: {path} is a directory, expected a file")
-    fn = _io_function(reader, typed)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = fn(path, *args)
+            result = reader(path, *args)
     except OSError as exc:
         raise ConfigError(f"{typed}: cannot read {name}: {exc.strerror or exc}") from None
     except ValueError as exc:  # nanobrag.io.FormatError
@@ -1022,8 +1016,8 @@ def _read(st: _State, typed: str, option: str, name: str, reader: str, *args: An
 
 def _apply_smv_header(st: _State, typed: str, name: str, is_mask: bool) -> None:
     """Take detector geometry from an SMV header with the legacy key semantics."""
-    image = _read(st, typed, "-mask" if is_mask else "-img", name, "read_smv")
-    value_of = _io_function("smv_header_value", typed)
+    image = _read(st, typed, "-mask" if is_mask else "-img", name, nb_io.read_smv)
+    value_of = nb_io.smv_header_value
     data = np.asarray(image.data)
     if data.ndim != 2 or data.size == 0:
         raise ConfigError(f"{typed}: {name} holds no 2-D image")
@@ -1088,7 +1082,7 @@ def _load_files(st: _State) -> None:
     cfg = st.config
     if "-mat" in st.inputs:
         typed, name = st.inputs["-mat"]
-        matrix = np.asarray(_read(st, typed, "-mat", name, "read_mosflm_matrix"), dtype=np.float64)
+        matrix = np.asarray(_read(st, typed, "-mat", name, nb_io.read_mosflm_matrix), dtype=np.float64)
         if matrix.shape != (3, 3):
             raise ConfigError(f"{typed}: {name} gives a matrix of shape {matrix.shape}, expected 3x3")
         cfg.crystal.mosflm_matrix = matrix
@@ -1104,19 +1098,19 @@ def _load_files(st: _State) -> None:
         _load_structure_factor_file(st, sf_inputs[0])
     elif "-hkl" in st.inputs:
         typed, name = st.inputs["-hkl"]
-        cfg.structure_factors.table = _read(st, typed, "-hkl", name, "read_hkl", cfg.structure_factors.default_F)
+        cfg.structure_factors.table = _read(st, typed, "-hkl", name, nb_io.read_hkl, cfg.structure_factors.default_F)
     elif dump_name and not st.info.example and os.path.isfile(st.path(dump_name)):
         # as the legacy program: without -hkl an existing cache is read, even with -default_F
-        cfg.structure_factors.table = _read(st, "-dump", "-dump", dump_name, "read_fdump")
+        cfg.structure_factors.table = _read(st, "-dump", "-dump", dump_name, nb_io.read_fdump)
         st.info.fdump_read = st.path(dump_name)
         st.note(f"structure factors read from the cache {dump_name} (no -hkl given)")
     if "-sourcefile" in st.inputs:
         typed, name = st.inputs["-sourcefile"]
-        cfg.beam.sources = _read(st, typed, "-sourcefile", name, "read_source_file")
+        cfg.beam.sources = _read(st, typed, "-sourcefile", name, nb_io.read_source_file)
     if st.stol_option is not None:
         typed, name = st.inputs[st.stol_option]
         column_kind = {"-stol": "stol", "-4stol": "4stol", "-Q": "Q"}[st.stol_option]
-        cfg.background.amorphous = _read(st, typed, st.stol_option, name, "read_stol_table", column_kind)
+        cfg.background.amorphous = _read(st, typed, st.stol_option, name, nb_io.read_stol_table, column_kind)
         st.note(f"{typed} {name} is read but, as in the legacy program, does not change the image "
                 f"(-amorphous_{typed[1:]} renders it as a background)")
     _load_amorphous(st)
@@ -1134,7 +1128,7 @@ def _load_amorphous(st: _State) -> None:
     from .config import AmorphousSample
 
     typed, name, kind = options.pop("table")
-    table = _read(st, typed, typed, name, "read_stol_table", kind)
+    table = _read(st, typed, typed, name, nb_io.read_stol_table, kind)
     if options.get("molecules") == 0:
         options["molecules"] = None  # 0: from the density, as the legacy nonBragg
     st.config.amorphous = AmorphousSample(table=table, **options)
@@ -1147,14 +1141,14 @@ def _load_structure_factor_file(st: _State, option: str) -> None:
     own_cell = not any(n in ("-cell", "-mat") for n in st.info.names())
     if option == "-mtz":
         column = st.inputs.get("-mtz_column", (None, None))[1]
-        found = _read(st, typed, option, name, "read_mtz", column, cfg.structure_factors.default_F)
+        found = _read(st, typed, option, name, nb_io.read_mtz, column, cfg.structure_factors.default_F)
         st.note(f"{typed} {name}: column {'/'.join(found.columns)} ({found.rule}), space group {found.space_group}, "
                 f"{found.reflections_read} reflections expanded to P1 with Friedel mates")
     else:
         from .derived import detector_d_min_A
         from .structure_factors import reciprocal_metric
 
-        model = _read(st, typed, option, name, "read_model")
+        model = _read(st, typed, option, name, nb_io.read_model)
         if own_cell:
             cfg.crystal.cell, cfg.crystal.mosflm_matrix = model.cell, None
         d_min = detector_d_min_A(cfg)

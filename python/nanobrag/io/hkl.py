@@ -32,9 +32,23 @@ _AXES = ("h", "k", "l")
 def read_hkl(path, default_F: float = 0.0) -> StructureFactorTable:
     """Read an ``h k l F`` text file into a dense P1 :class:`StructureFactorTable`.
 
-    default_F: F (electrons) of every grid point the file does not list.
-    Raises :class:`FormatError` naming the file and line for a malformed record,
-    and for a file without any reflection.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The text file: one reflection per line, integer h, k, l then F.
+    default_F : float, default 0.0
+        F (electrons) of every grid point the file does not list.
+
+    Returns
+    -------
+    StructureFactorTable
+        The dense grid spanning the smallest to the largest h, k, l listed.
+
+    Raises
+    ------
+    FormatError
+        Naming the file and line for a malformed record, and for a file
+        without any reflection.
     """
     indices = []
     amplitudes = []

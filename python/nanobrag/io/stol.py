@@ -25,7 +25,22 @@ _LEGACY_MULTIPLIER_PER_M = {"stol": 1e10, "4stol": 1e10 / 4, "Q": 1e10 / math.pi
 
 
 def read_stol_table(path, column_kind: str = "stol") -> AmorphousTable:
-    """Read a two-column F(stol) table; ``column_kind`` is "stol", "4stol" or "Q"."""
+    """Read a two-column F(stol) table.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Text file of ``x F`` pairs.
+    column_kind : {"stol", "4stol", "Q"}, default "stol"
+        What the first column holds: sin(theta)/lambda, 4 sin(theta)/lambda, or
+        Q = 4 pi sin(theta)/lambda (1/Angstrom).
+
+    Returns
+    -------
+    AmorphousTable
+        ``stol_per_A`` (the first column converted to sin(theta)/lambda) and F
+        (a missing F is 0).
+    """
     if column_kind not in STOL_COLUMN_KINDS:
         raise ValueError(f"column_kind must be one of {', '.join(STOL_COLUMN_KINDS)}; got {column_kind!r}")
     columns = read_columns(path, (column_kind, "F"))

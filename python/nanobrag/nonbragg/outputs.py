@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import outputs
 from ..io.atomic import atomic_write_many
+from ..masks import roi_mask
 from ..io.float_image import float_image_bytes
 from ..io.pgm import pgm_bytes
 from ..io.smv import RTD, SMVHeader, smv_bytes
@@ -56,11 +57,11 @@ def nonbragg_header(geometry, detsize_y_m: float) -> SMVHeader:
 
 def nonbragg_rmsd(result) -> float:
     """The legacy nonBragg rms deviation: for each ROI pixel in raster order the NEXT pixel's value minus the mean."""
-    image = outputs._float_image(result)
-    inside = outputs._roi_mask(result).reshape(-1)
+    image = result.float_image
+    inside = roi_mask(image.shape, result.geometry.roi).reshape(-1)
     flat = image.reshape(-1).astype(np.float64)
     shifted = np.append(flat[1:], 0.0)  # the legacy buffer is zero past its end
-    mean = outputs.image_statistics(result).mean
+    mean = result.stats.mean
     with np.errstate(over="ignore", invalid="ignore"):
         deviation = shifted[inside] - mean
         total = outputs._sequential_sum(deviation * deviation)
@@ -75,7 +76,7 @@ def nonbragg_pgm_scale(result) -> float:
     if given is not None and float(given) > 0.0:
         return float(given)
     rmsd = nonbragg_rmsd(result)
-    return 250.0 / (5.0 * rmsd) if rmsd > 0.0 else outputs.int_image_scale(result)
+    return 250.0 / (5.0 * rmsd) if rmsd > 0.0 else result.int_scale
 
 
 def write_nonbragg_outputs(result, detsize_y_m: float, *, directory: str = ".",
@@ -93,12 +94,13 @@ def write_nonbragg_outputs(result, detsize_y_m: float, *, directory: str = ".",
         return None if name is None else os.path.join(directory, os.fspath(name))
 
     if target(out.float_image_path):
-        files[target(out.float_image_path)] = float_image_bytes(outputs._float_image(result))
+        files[target(out.float_image_path)] = float_image_bytes(result.float_image)
     if target(out.int_image_path):
-        files[target(out.int_image_path)] = smv_bytes(outputs.int_image(result), header)
+        files[target(out.int_image_path)] = smv_bytes(result.int_image, header)
     if out.write_pgm and target(out.pgm_path):
         scale = nonbragg_pgm_scale(result)
-        files[target(out.pgm_path)] = pgm_bytes(outputs.pgm_image(result, scale=scale), scale)
+        files[target(out.pgm_path)] = pgm_bytes(outputs.pgm_image(result.float_image, result.geometry, out, result.config.detector.mask,
+                                                                stats=result.stats, scale=scale), scale)
     if out.write_noise and target(out.noise_image_path):
-        files[target(out.noise_image_path)] = smv_bytes(outputs.noise_image(result, seed=noise_seed), header)
+        files[target(out.noise_image_path)] = smv_bytes(result.noise_image(seed=noise_seed), header)
     return atomic_write_many(files)

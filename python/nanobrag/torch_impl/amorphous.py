@@ -238,5 +238,6 @@ class _BackgroundPlan:
             fluence_photons_per_m2=f(self.fluence), flux_photons_per_s=self.flux, water_background=0.0,
             interpolate=False, roi=tuple(det.roi), divergence_steps=self.sources.divergence_steps,
             amorphous_molecules=f(model.molecules), amorphous_size_m=model.size_m,
-            amorphous_density_g_m3=model.density_g_m3,
+            amorphous_density_g_m3=model.density_g_m3, bragg=False,
+            amorphous_steps=int(self.sources.position.shape[0]) * self.oversample * self.oversample,
         )

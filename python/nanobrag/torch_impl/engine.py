@@ -64,7 +64,8 @@ def simulate(
         else:
             image = (image.reshape(-1).index_add(0, active, values)).view(image.shape)
         geometry = dataclasses.replace(geometry, amorphous_molecules=value_of(model.molecules),
-                                       amorphous_size_m=model.size_m, amorphous_density_g_m3=model.density_g_m3)
+                                       amorphous_size_m=model.size_m, amorphous_density_g_m3=model.density_g_m3,
+                                       amorphous_steps=int(plan.sources.count) * plan.oversample * plan.oversample)
     return SimulationResult(
         config=config,
         engine="torch",

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..config import Config, ConfigError
+from ..masks import rendered_mask
 from ..results import Geometry
 from .context import RTD, Context, value_of
 from .crystal import CrystalModel, derive_crystal
@@ -100,14 +101,8 @@ class Plan:
     def active_pixels(self) -> torch.Tensor:
         """Raster indices (slow * fpixels + fast) of the pixels the legacy loop renders, in its order."""
         det = self.detector
-        fmin, fmax, smin, smax = det.roi
-        dev = self.ctx.device
-        fast = torch.arange(det.fpixels, device=dev)
-        slow = torch.arange(det.spixels, device=dev)
-        keep = ((slow >= smin) & (slow <= smax)).unsqueeze(1) & ((fast >= fmin) & (fast <= fmax)).unsqueeze(0)
-        if self.mask is not None:
-            keep = keep & self.mask
-        return torch.nonzero(keep.reshape(-1), as_tuple=False).reshape(-1)
+        keep = rendered_mask((det.spixels, det.fpixels), det.roi, self.mask)
+        return torch.as_tensor(np.flatnonzero(keep), dtype=torch.int64, device=self.ctx.device)
 
     # ------------------------------------------------------------ cell table
     def phi_rotated_cells(self, angles: torch.Tensor) -> torch.Tensor:
@@ -261,9 +256,7 @@ def build_plan(ctx: Context, config: Config) -> Plan:
     sources = derive_sources(ctx, config, spectral, wavelength, detector.beam, detector.polar, detector.vert, warnings)
 
     if mosaic.domains > 1 or value_of(mosaic.spread_rad) > 0.0:
-        draws = legacy_draws(config)
-        if draws.shape[0] < mosaic.domains:
-            raise ConfigError(f"mosaic: the C library returned {draws.shape[0]} draws for {mosaic.domains} domains")
+        draws = legacy_draws(config, mosaic.domains)
     else:
         draws = np.zeros((1, 3))
     umats = mosaic_matrices(ctx, draws, mosaic.spread_rad, mosaic.domains)
