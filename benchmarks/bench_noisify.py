@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 
 from nanobrag.c_engine import response as c_response  # noqa: E402
-from nanobrag.torch_impl import detector_response as tdr  # noqa: E402
+from nanobrag import detector_response_torch as tdr  # noqa: E402
 
 # (label, psf type, fwhm in um at 0.1 mm pixels, radius in pixels or 0 = automatic)
 CASES = (

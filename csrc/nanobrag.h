@@ -164,6 +164,18 @@ typedef struct {
     /* ---- background ---- */
     double water_um;                /* edge of the water cube giving a flat background */
 
+    /* ---- amorphous sample: the nonBragg diffuse background (nb_amorphous.c) ----
+     * amorphous_points > 0 renders it and adds it to the image; with neither a
+     * cell nor a matrix the plan renders the amorphous sample alone. */
+    const double *amorphous_stol_per_m;   /* strictly ascending sin(theta)/lambda (1/m) */
+    const double *amorphous_F;            /* F per molecule (electrons); NaN = missing (0, skipped at the ends) */
+    int amorphous_points;                 /* table length; 0 = no amorphous sample */
+    double amorphous_size_mm[3];          /* thickness (along the beam), width, height (mm); the last two clipped to the beam */
+    double amorphous_density_g_cm3;
+    double amorphous_molecular_weight;    /* g/mol */
+    double amorphous_molecules;           /* != 0 overrides the density; 0 = from the density */
+    int amorphous_fmap;                   /* 1: a pixel is the F of its last path instead of photons (legacy -Fmap) */
+
     /* ---- noise ---- */
     long noise_seed;                /* user value of -seed (the generator gets its negative) */
 
@@ -212,6 +224,11 @@ typedef struct {
     int interpolate;                /* decision before any switch-off */
     int roi[4];
     int divergence_steps;           /* accepted divergence directions */
+    int bragg;                      /* the crystal is rendered (a cell or matrix was given) */
+    double amorphous_size_m[3];     /* amorphous sample after clipping to the beam (m) */
+    double amorphous_density_g_m3;  /* as used (recomputed when molecules are given) */
+    double amorphous_molecules;     /* molecules in the beam; 0 = no amorphous sample */
+    long amorphous_steps;           /* sources * oversample^2, the background's normalisation */
 } nb_derived;
 
 /* Engine-level facts of a run (image statistics are computed from the image). */
@@ -282,7 +299,8 @@ NB_API int nb_plan_noise_image(const nb_plan *plan, const float *float_image, si
 /* The same noise image from a config alone, for a float image of fpixels x
  * spixels: only the config's ROI and the random draws made before the noise
  * (random misset, mosaic domains) are used, so no cell or structure factors
- * are needed. */
+ * are needed.  A background-only config (an amorphous sample without a cell or
+ * matrix) makes no draws before the noise, as the legacy nonBragg. */
 NB_API int nb_noise_image(const nb_config *config, int fpixels, int spixels, const float *float_image,
                           double adc_offset, long noise_seed, uint16_t *noise_image, long *overloads, double *photons);
 
@@ -291,6 +309,18 @@ NB_API int nb_noise_image(const nb_config *config, int fpixels, int spixels, con
  * draws[3i+2] = powf(1 - r3*r3, 1/3) (single precision, as the legacy), so a
  * differentiable engine can rebuild the rotations from the spread. */
 NB_API int nb_plan_mosaic_draws(const nb_plan *plan, double *draws, size_t draws_len);
+
+/* The legacy random orientation draws of a config, without building a plan
+ * (the streams and their shared shuffle table as nb_plan_create draws them):
+ * misset_rad (if not NULL) receives the random misset as rotations about x, y,
+ * z (radians) when misset_mode is NB_MISSET_RANDOM, else 0, 0, 0;
+ * mosaic_draws (if not NULL) receives the draws of the first
+ * mosaic_draws_len / 3 domains as described at nb_plan_mosaic_draws (the
+ * stream is sequential, so they are those of any plan with that many domains
+ * or more); *mosaic_domains (if not NULL) receives the domain count the
+ * legacy rules give (as nb_derived.mosaic_domains). */
+NB_API int nb_legacy_draws(const nb_config *config, double *misset_rad, double *mosaic_draws, size_t mosaic_draws_len,
+                           int *mosaic_domains);
 
 /* The legacy uniform generator (ran1) from a fresh shuffle table: out[n]
  * receives the deviates of the stream seeded with -seed. */

@@ -82,5 +82,10 @@ void nb_config_init(nb_config *c)
     c->phi_mode = NB_PHI_MODE_SPEC;
 
     c->water_um = 0.0;
+    c->amorphous_points = 0;
+    c->amorphous_size_mm[0] = c->amorphous_size_mm[1] = c->amorphous_size_mm[2] = 0.1;
+    c->amorphous_density_g_cm3 = 1.0;
+    c->amorphous_molecular_weight = 18.0;
+    c->amorphous_molecules = 0.0;
     c->noise_seed = 0;
 }

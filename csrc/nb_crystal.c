@@ -87,12 +87,9 @@ static void check_cell_angles(const nb_config *c, const double a[3], const doubl
     }
 }
 
-int nb_build_crystal(nb_build *b)
+/* tricubic interpolation of F: the auto rule sees N as given, before crystal size or clamping */
+static void choose_interpolation(const nb_config *c, nb_plan *p)
 {
-    const nb_config *c = b->config;
-    nb_plan *p = b->plan;
-
-    /* the auto rule sees N as given, before crystal size or clamping */
     if (c->interpolate < 0 || c->interpolate > 1) {
         if (c->n_cells[0] <= 2 || c->n_cells[1] <= 2 || c->n_cells[2] <= 2) {
             nb_log(c, NB_LOG_INFO, "auto-selected tricubic interpolation of structure factors");
@@ -104,12 +101,15 @@ int nb_build_crystal(nb_build *b)
     } else {
         p->interpolate = c->interpolate;
     }
+}
 
-    double a_star[3] = {0, 0, 0}, b_star[3] = {0, 0, 0}, c_star[3] = {0, 0, 0};
-    double abc[3] = {0, 0, 0};
-    double V_cell = 0.0;
-    int user_cell = c->has_cell != 0;
-    if (user_cell) {
+/* Reciprocal cell (1/A) from -cell and/or -mat, before the misset; abc and
+ * *V_cell receive the user cell's edges and volume when one was given. */
+static void reciprocal_cell(const nb_build *b, double abc[3], double *V_cell, double a_star[3], double b_star[3],
+                            double c_star[3])
+{
+    const nb_config *c = b->config;
+    if (c->has_cell) {
         double angles[3];
         abc[0] = c->cell[0];
         abc[1] = c->cell[1];
@@ -119,7 +119,7 @@ int nb_build_crystal(nb_build *b)
         if (abc[2] <= 0.0) abc[2] = abc[0];
         for (int i = 0; i < 3; ++i)
             if (angles[i] <= 0.0) angles[i] = M_PI / 2;
-        reciprocal_from_cell(c, abc, angles, &V_cell, a_star, b_star, c_star);
+        reciprocal_from_cell(c, abc, angles, V_cell, a_star, b_star, c_star);
     }
     if (c->has_mosflm_matrix) {
         /* file rows are x, y, z; columns a*, b*, c* (times lambda) */
@@ -133,19 +133,22 @@ int nb_build_crystal(nb_build *b)
         nb_scale(b_star, b_star, scale);
         nb_scale(c_star, c_star, scale);
     }
+}
 
+/* Every random draw up front (misset, then mosaic, in the legacy order), then
+ * the misset (random or given) applied to the reciprocal cell. */
+static int draw_and_apply_misset(nb_build *b, double a_star[3], double b_star[3], double c_star[3])
+{
+    const nb_config *c = b->config;
+    nb_plan *p = b->plan;
     double misset[3] = {0, 0, 0};
     int apply_misset = 0;
-    /* all random draws up front (misset, then mosaic), in the legacy order */
     double misset_draw[3];
     p->mosaic_draws = malloc((size_t)p->domains * 3 * sizeof(double));
     if (p->mosaic_draws == NULL) return nb_fail(b, NB_ERR_NO_MEMORY, "out of memory for %d mosaic domains", p->domains);
     nb_orientation_draws(c, p->domains, &p->shuffle_after_mosaic, misset_draw, p->mosaic_draws);
     if (c->misset_mode == NB_MISSET_RANDOM) {
-        /* the legacy draws a rotation with a cap of 90 (radians) from -misset_seed */
-        double umat[9];
-        nb_cap_rotation(90.0f, misset_draw[0], misset_draw[1], (float)misset_draw[2], umat);
-        nb_umat_to_xyz(umat, misset);
+        nb_random_misset(misset_draw, misset);
         nb_log(c, NB_LOG_INFO, "random orientation misset angles: %f %f %f deg", misset[0] * RTD, misset[1] * RTD,
                misset[2] * RTD);
         apply_misset = 1;
@@ -159,21 +162,26 @@ int nb_build_crystal(nb_build *b)
         nb_rotate_xyz(c_star, c_star, misset[0], misset[1], misset[2]);
     }
     memcpy(p->derived.misset_rad, misset, sizeof(misset));
+    return NB_OK;
+}
 
-    /* real-space cell from the reciprocal one; a -cell forces the edge lengths */
+/* Real-space cell (A) from the reciprocal one, and the reciprocal cell again
+ * from it; a -cell forces the edge lengths.  Returns the cell volume (A^3). */
+static double real_space_cell(const nb_config *c, const double abc[3], double V_cell, double a_star[3],
+                              double b_star[3], double c_star[3], double a[3], double bb[3], double cc[3])
+{
     double axb_star[3], bxc_star[3], cxa_star[3];
     nb_cross(a_star, b_star, axb_star);
     nb_cross(b_star, c_star, bxc_star);
     nb_cross(c_star, a_star, cxa_star);
     double V_star = nb_dot(a_star, bxc_star);
-    if (user_cell) {
+    if (c->has_cell) {
         nb_rescale(bxc_star, bxc_star, abc[0] / V_cell);
         nb_rescale(cxa_star, cxa_star, abc[1] / V_cell);
         nb_rescale(axb_star, axb_star, abc[2] / V_cell);
         V_star = 1.0 / V_cell;
     }
     V_cell = 1.0 / V_star;
-    double a[3], bb[3], cc[3];
     nb_scale(bxc_star, a, V_cell);
     nb_scale(cxa_star, bb, V_cell);
     nb_scale(axb_star, cc, V_cell);
@@ -185,19 +193,15 @@ int nb_build_crystal(nb_build *b)
     nb_scale(cxa, b_star, V_star);
     nb_scale(axb, c_star, V_star);
     check_cell_angles(c, a, bb, cc, a_star, b_star, c_star, V_cell, V_star);
-    if (!isfinite(V_cell) || V_cell == 0.0)
-        return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "crystal: the unit cell has no volume (check -cell / -mat)");
-    nb_copy3(a_star, p->a_star);
-    nb_copy3(b_star, p->b_star);
-    nb_copy3(c_star, p->c_star);
-    p->derived.cell_volume_A3 = V_cell;
+    return V_cell;
+}
 
-    /* metres; the phi = 0, unmosaiced reference cell */
-    double la = nb_scale(a, b->a0, 1e-10);
-    double lb = nb_scale(bb, b->b0, 1e-10);
-    double lc = nb_scale(cc, b->c0, 1e-10);
-
-    /* crystal size -> number of cells, clamped to >= 1 */
+/* Crystal size -> number of cells (clamped to >= 1), then the oversampling that
+ * samples the spot width; la, lb, lc are the cell edges (m). */
+static int cells_and_oversample(nb_build *b, double la, double lb, double lc)
+{
+    const nb_config *c = b->config;
+    nb_plan *p = b->plan;
     double Na = c->n_cells[0], Nb = c->n_cells[1], Nc = c->n_cells[2];
     if (b->sample_x > 0) Na = ceil(b->sample_x / la);
     if (b->sample_y > 0) Nb = ceil(b->sample_y / lb);
@@ -208,10 +212,7 @@ int nb_build_crystal(nb_build *b)
     p->Na = Na;
     p->Nb = Nb;
     p->Nc = Nc;
-    p->shape = c->xtal_shape;
-    p->fudge = c->fudge;
 
-    /* oversampling: enough sub-pixels to sample the spot width */
     double size_max = la * Na;
     if (size_max < lb * Nb) size_max = lb * Nb;
     if (size_max < lc * Nc) size_max = lc * Nc;
@@ -239,6 +240,45 @@ int nb_build_crystal(nb_build *b)
     p->derived.recommended_oversample = recommended;
     p->subpixel_size = p->pixel_size / oversample;
     return NB_OK;
+}
+
+int nb_build_crystal(nb_build *b)
+{
+    const nb_config *c = b->config;
+    nb_plan *p = b->plan;
+    choose_interpolation(c, p);
+
+    double a_star[3] = {0, 0, 0}, b_star[3] = {0, 0, 0}, c_star[3] = {0, 0, 0};
+    double abc[3] = {0, 0, 0};
+    double V_cell = 0.0;
+    reciprocal_cell(b, abc, &V_cell, a_star, b_star, c_star);
+    int status = draw_and_apply_misset(b, a_star, b_star, c_star);
+    if (status != NB_OK) return status;
+
+    double a[3], bb[3], cc[3];
+    V_cell = real_space_cell(c, abc, V_cell, a_star, b_star, c_star, a, bb, cc);
+    if (!isfinite(V_cell) || V_cell == 0.0)
+        return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "crystal: the unit cell has no volume (check -cell / -mat)");
+    nb_copy3(a_star, p->a_star);
+    nb_copy3(b_star, p->b_star);
+    nb_copy3(c_star, p->c_star);
+    p->derived.cell_volume_A3 = V_cell;
+
+    /* metres; the phi = 0, unmosaiced reference cell */
+    double la = nb_scale(a, b->a0, 1e-10);
+    double lb = nb_scale(bb, b->b0, 1e-10);
+    double lc = nb_scale(cc, b->c0, 1e-10);
+    p->shape = c->xtal_shape;
+    p->fudge = c->fudge;
+    return cells_and_oversample(b, la, lb, lc);
+}
+
+void nb_random_misset(const double misset_draw[3], double misset_rad[3])
+{
+    /* the legacy draws a rotation with a cap of 90 (radians) from -misset_seed */
+    double umat[9];
+    nb_cap_rotation(90.0f, misset_draw[0], misset_draw[1], (float)misset_draw[2], umat);
+    nb_umat_to_xyz(umat, misset_rad);
 }
 
 void nb_orientation_draws(const nb_config *c, int domains, nb_shuffle *table, double misset_draw[3],

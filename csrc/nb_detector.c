@@ -77,12 +77,9 @@ static void given_or(const double given[3], int has, double x, double y, double 
     else nb_set3(out, x, y, z);
 }
 
-int nb_build_convention(nb_build *b)
+/* beam-centre and near-point inputs (m) with the defaults every convention starts from */
+static void beam_centre_inputs(nb_build *b, const nb_config *c, double px)
 {
-    const nb_config *c = b->config;
-    nb_plan *p = b->plan;
-    double px = p->pixel_size;
-
     b->ORGX = c->org_px[0];
     b->ORGY = c->org_px[1];
     b->Xbeam = MM_TO_M(c->beam_center_mm[0]);
@@ -99,6 +96,104 @@ int nb_build_convention(nb_build *b)
     if (isnan(b->Yclose)) b->Yclose = b->Sclose;
     b->Fbeam = b->Fclose;
     b->Sbeam = b->Sclose;
+}
+
+/* as in the legacy program, a named convention replaces every vector */
+static void warn_ignored_vectors(const nb_config *c)
+{
+    if (c->convention == NB_CONVENTION_CUSTOM) return;
+    const char *names[7] = {"beam_vector", "polar_vector", "fdet_vector", "sdet_vector", "odet_vector",
+                            "twotheta_axis", "spindle_axis"};
+    int given[7] = {c->has_beam_vector, c->has_polar_vector, c->has_fdet_vector, c->has_sdet_vector,
+                    c->has_odet_vector, c->has_twotheta_axis, c->has_spindle_axis};
+    for (int i = 0; i < 7; ++i)
+        if (given[i])
+            nb_log(c, NB_LOG_WARNING, "WARNING: %s is ignored: a named detector convention sets its own vectors "
+                   "(use the CUSTOM convention to give vectors)", names[i]);
+}
+
+static void adxv_axes(nb_build *b, double px, double beam[3], double fdet[3], double sdet[3], double odet[3])
+{
+    if (isnan(b->Xbeam)) b->Xbeam = (b->detsize_f + px) / 2.0;
+    if (isnan(b->Ybeam)) b->Ybeam = (b->detsize_s - px) / 2.0;
+    nb_set3(beam, 0, 0, 1);
+    nb_set3(fdet, 1, 0, 0);
+    nb_set3(sdet, 0, -1, 0);
+    nb_set3(odet, 0, 0, 1);
+    nb_set3(b->twotheta_axis, -1, 0, 0);
+    nb_set3(b->polar_vector, 1, 0, 0);
+    nb_set3(b->spindle, 1, 0, 0);
+    b->Fbeam = b->Xbeam;
+    b->Sbeam = b->detsize_s - b->Ybeam;
+    b->pivot = NB_PIVOT_BEAM;
+}
+
+static void mosflm_denzo_axes(nb_build *b, int mosflm, double px, double beam[3], double fdet[3], double sdet[3],
+                              double odet[3])
+{
+    /* MOSFLM: beam centre is half a pixel off the pixel-corner grid */
+    double half = mosflm ? 0.5 : 0.0;
+    if (isnan(b->Xbeam)) b->Xbeam = (b->detsize_s + px) / 2.0;
+    if (isnan(b->Ybeam)) b->Ybeam = (b->detsize_f + px) / 2.0;
+    nb_set3(beam, 1, 0, 0);
+    nb_set3(odet, 1, 0, 0);
+    nb_set3(fdet, 0, 0, 1);
+    nb_set3(sdet, 0, -1, 0);
+    nb_set3(b->twotheta_axis, 0, 0, -1);
+    nb_set3(b->polar_vector, 0, 0, 1);
+    nb_set3(b->spindle, 0, 0, 1);
+    b->Fbeam = b->Ybeam + half * px;
+    b->Sbeam = b->Xbeam + half * px;
+    b->pivot = NB_PIVOT_BEAM;
+}
+
+static void xds_dials_axes(nb_build *b, int dials, double beam[3], double fdet[3], double sdet[3], double odet[3])
+{
+    if (isnan(b->Xbeam)) b->Xbeam = b->Xclose;
+    if (isnan(b->Ybeam)) b->Ybeam = b->Yclose;
+    nb_set3(beam, 0, 0, 1);
+    nb_set3(fdet, 1, 0, 0);
+    nb_set3(sdet, 0, 1, 0);
+    nb_set3(odet, 0, 0, 1);
+    if (dials) {
+        nb_set3(b->twotheta_axis, 0, 1, 0);
+        nb_set3(b->polar_vector, 0, 1, 0);
+        nb_set3(b->spindle, 0, 1, 0);
+    } else {
+        nb_set3(b->twotheta_axis, 1, 0, 0);
+        nb_set3(b->polar_vector, 1, 0, 0);
+        nb_set3(b->spindle, 1, 0, 0);
+    }
+    b->Fbeam = b->Xbeam;
+    b->Sbeam = b->Ybeam;
+    b->pivot = NB_PIVOT_SAMPLE;
+}
+
+/* CUSTOM: user vectors over the legacy initial values */
+static void custom_axes(nb_build *b, const nb_config *c, double beam[3], double fdet[3], double sdet[3],
+                        double odet[3])
+{
+    given_or(c->beam_vector, c->has_beam_vector, 1, 0, 0, beam);
+    given_or(c->fdet_vector, c->has_fdet_vector, 0, 0, 1, fdet);
+    given_or(c->sdet_vector, c->has_sdet_vector, 0, -1, 0, sdet);
+    given_or(c->odet_vector, c->has_odet_vector, 1, 0, 0, odet);
+    given_or(c->twotheta_axis, c->has_twotheta_axis, 0, 1, 0, b->twotheta_axis);
+    given_or(c->polar_vector, c->has_polar_vector, 0, 0, 1, b->polar_vector);
+    given_or(c->spindle_axis, c->has_spindle_axis, 0, 0, 1, b->spindle);
+    if (isnan(b->Xbeam)) b->Xbeam = b->Xclose;
+    if (isnan(b->Ybeam)) b->Ybeam = b->Yclose;
+    b->Fbeam = b->Xbeam;
+    b->Sbeam = b->Ybeam;
+    b->Fclose = b->Xbeam;
+    b->Sclose = b->Ybeam;
+}
+
+int nb_build_convention(nb_build *b)
+{
+    const nb_config *c = b->config;
+    nb_plan *p = b->plan;
+    double px = p->pixel_size;
+    beam_centre_inputs(b, c, px);
 
     int roi[4];
     nb_roi(c, p->fpixels, p->spixels, roi);
@@ -107,91 +202,21 @@ int nb_build_convention(nb_build *b)
     p->roi_ymin = roi[2];
     p->roi_ymax = roi[3];
 
+    warn_ignored_vectors(c);
     double beam[3], fdet[3], sdet[3], odet[3];
-    if (c->convention != NB_CONVENTION_CUSTOM) {
-        /* as in the legacy program, a named convention replaces every vector */
-        const char *names[7] = {"beam_vector", "polar_vector", "fdet_vector", "sdet_vector", "odet_vector",
-                                "twotheta_axis", "spindle_axis"};
-        int given[7] = {c->has_beam_vector, c->has_polar_vector, c->has_fdet_vector, c->has_sdet_vector,
-                        c->has_odet_vector, c->has_twotheta_axis, c->has_spindle_axis};
-        for (int i = 0; i < 7; ++i)
-            if (given[i])
-                nb_log(c, NB_LOG_WARNING, "WARNING: %s is ignored: a named detector convention sets its own vectors "
-                       "(use the CUSTOM convention to give vectors)", names[i]);
-    }
     b->convention = c->convention;
     b->pivot = c->pivot;
     switch (c->convention) {
-    case NB_CONVENTION_ADXV:
-        if (isnan(b->Xbeam)) b->Xbeam = (b->detsize_f + px) / 2.0;
-        if (isnan(b->Ybeam)) b->Ybeam = (b->detsize_s - px) / 2.0;
-        nb_set3(beam, 0, 0, 1);
-        nb_set3(fdet, 1, 0, 0);
-        nb_set3(sdet, 0, -1, 0);
-        nb_set3(odet, 0, 0, 1);
-        nb_set3(b->twotheta_axis, -1, 0, 0);
-        nb_set3(b->polar_vector, 1, 0, 0);
-        nb_set3(b->spindle, 1, 0, 0);
-        b->Fbeam = b->Xbeam;
-        b->Sbeam = b->detsize_s - b->Ybeam;
-        b->pivot = NB_PIVOT_BEAM;
-        break;
+    case NB_CONVENTION_ADXV: adxv_axes(b, px, beam, fdet, sdet, odet); break;
     case NB_CONVENTION_MOSFLM:
-    case NB_CONVENTION_DENZO: {
-        /* MOSFLM: beam centre is half a pixel off the pixel-corner grid */
-        double half = c->convention == NB_CONVENTION_MOSFLM ? 0.5 : 0.0;
-        if (isnan(b->Xbeam)) b->Xbeam = (b->detsize_s + px) / 2.0;
-        if (isnan(b->Ybeam)) b->Ybeam = (b->detsize_f + px) / 2.0;
-        nb_set3(beam, 1, 0, 0);
-        nb_set3(odet, 1, 0, 0);
-        nb_set3(fdet, 0, 0, 1);
-        nb_set3(sdet, 0, -1, 0);
-        nb_set3(b->twotheta_axis, 0, 0, -1);
-        nb_set3(b->polar_vector, 0, 0, 1);
-        nb_set3(b->spindle, 0, 0, 1);
-        b->Fbeam = b->Ybeam + half * px;
-        b->Sbeam = b->Xbeam + half * px;
-        b->pivot = NB_PIVOT_BEAM;
+    case NB_CONVENTION_DENZO:
+        mosflm_denzo_axes(b, c->convention == NB_CONVENTION_MOSFLM, px, beam, fdet, sdet, odet);
         break;
-    }
     case NB_CONVENTION_XDS:
-    case NB_CONVENTION_DIALS: {
-        int dials = c->convention == NB_CONVENTION_DIALS;
-        if (isnan(b->Xbeam)) b->Xbeam = b->Xclose;
-        if (isnan(b->Ybeam)) b->Ybeam = b->Yclose;
-        nb_set3(beam, 0, 0, 1);
-        nb_set3(fdet, 1, 0, 0);
-        nb_set3(sdet, 0, 1, 0);
-        nb_set3(odet, 0, 0, 1);
-        if (dials) {
-            nb_set3(b->twotheta_axis, 0, 1, 0);
-            nb_set3(b->polar_vector, 0, 1, 0);
-            nb_set3(b->spindle, 0, 1, 0);
-        } else {
-            nb_set3(b->twotheta_axis, 1, 0, 0);
-            nb_set3(b->polar_vector, 1, 0, 0);
-            nb_set3(b->spindle, 1, 0, 0);
-        }
-        b->Fbeam = b->Xbeam;
-        b->Sbeam = b->Ybeam;
-        b->pivot = NB_PIVOT_SAMPLE;
+    case NB_CONVENTION_DIALS:
+        xds_dials_axes(b, c->convention == NB_CONVENTION_DIALS, beam, fdet, sdet, odet);
         break;
-    }
-    default: /* CUSTOM: user vectors over the legacy initial values */
-        given_or(c->beam_vector, c->has_beam_vector, 1, 0, 0, beam);
-        given_or(c->fdet_vector, c->has_fdet_vector, 0, 0, 1, fdet);
-        given_or(c->sdet_vector, c->has_sdet_vector, 0, -1, 0, sdet);
-        given_or(c->odet_vector, c->has_odet_vector, 1, 0, 0, odet);
-        given_or(c->twotheta_axis, c->has_twotheta_axis, 0, 1, 0, b->twotheta_axis);
-        given_or(c->polar_vector, c->has_polar_vector, 0, 0, 1, b->polar_vector);
-        given_or(c->spindle_axis, c->has_spindle_axis, 0, 0, 1, b->spindle);
-        if (isnan(b->Xbeam)) b->Xbeam = b->Xclose;
-        if (isnan(b->Ybeam)) b->Ybeam = b->Yclose;
-        b->Fbeam = b->Xbeam;
-        b->Sbeam = b->Ybeam;
-        b->Fclose = b->Xbeam;
-        b->Sclose = b->Ybeam;
-        break;
+    default: custom_axes(b, c, beam, fdet, sdet, odet); break;
     }
 
     nb_unitize(beam, beam);

@@ -301,6 +301,20 @@ static inline __attribute__((always_inline)) float render_pixel(const nb_plan *p
     return (float)value;
 }
 
+void nb_subpixel_position(const nb_plan *p, int fpixel, int spixel, int subF, int subS, double Odet, double pos[3])
+{
+    subpixel_position(p, fpixel, spixel, subF, subS, Odet, pos);
+}
+
+double nb_solid_angle(const nb_plan *p, double airpath) { return solid_angle(p, airpath); }
+
+double nb_polarization(const nb_plan *p, nb_raster_state *st, double incident[3], double diffracted[3])
+{
+    return polarization(p, st, incident, diffracted);
+}
+
+double nb_polint4(const double xa[4], const double ya[4], double x) { return polint(xa, ya, x); }
+
 float nb_render_pixel(const nb_plan *p, int spixel, int fpixel, nb_raster_state *st, const nb_pixel_trace *tr)
 {
     if (!pixel_rendered(p, spixel, fpixel)) {

@@ -1,4 +1,5 @@
-/* Poisson noise image, mosaic draws and raw uniform streams. */
+/* The legacy random streams of the public API: Poisson noise image, orientation
+ * (misset and mosaic) draws and raw uniform streams. */
 #include <string.h>
 
 #include "nb_plan.h"
@@ -53,12 +54,16 @@ int nb_noise_image(const nb_config *config, int fpixels, int spixels, const floa
 {
     if (config == NULL || float_image == NULL || noise_image == NULL || fpixels < 1 || spixels < 1)
         return NB_ERR_INVALID_ARGUMENT;
-    /* only the ROI and the draws made before the noise matter */
-    double spread;
-    int domains = nb_mosaic_domains(config, &spread, 0);
+    /* only the ROI and the draws made before the noise matter; a background-only
+     * run (amorphous sample, no crystal) makes none, as the legacy nonBragg */
     nb_shuffle table;
-    double misset_draw[3];
-    nb_orientation_draws(config, domains, &table, misset_draw, NULL);
+    nb_shuffle_init(&table);
+    if (config->has_cell || config->has_mosflm_matrix || config->amorphous_points <= 0) {
+        double spread;
+        int domains = nb_mosaic_domains(config, &spread, 0);
+        double misset_draw[3];
+        nb_orientation_draws(config, domains, &table, misset_draw, NULL);
+    }
     int roi[4];
     nb_roi(config, fpixels, spixels, roi);
     noise_loop(table, roi, fpixels, spixels, float_image, adc_offset, noise_seed, noise_image, overloads, photons);
@@ -67,10 +72,27 @@ int nb_noise_image(const nb_config *config, int fpixels, int spixels, const floa
 
 int nb_plan_mosaic_draws(const nb_plan *plan, double *draws, size_t draws_len)
 {
-    if (plan == NULL || draws == NULL) return NB_ERR_INVALID_ARGUMENT;
+    if (plan == NULL || draws == NULL || !plan->bragg) return NB_ERR_INVALID_ARGUMENT;
     size_t n = (size_t)plan->domains * 3;
     if (draws_len < n) return NB_ERR_BUFFER_TOO_SMALL;
     memcpy(draws, plan->mosaic_draws, n * sizeof(double));
+    return NB_OK;
+}
+
+int nb_legacy_draws(const nb_config *config, double *misset_rad, double *mosaic_draws, size_t mosaic_draws_len,
+                    int *mosaic_domains)
+{
+    if (config == NULL || (mosaic_draws == NULL && mosaic_draws_len > 0)) return NB_ERR_INVALID_ARGUMENT;
+    if (mosaic_draws_len / 3 > 2147483647u) return NB_ERR_INVALID_ARGUMENT;
+    double spread;
+    if (mosaic_domains != NULL) *mosaic_domains = nb_mosaic_domains(config, &spread, 0);
+    nb_shuffle table;
+    double misset_draw[3];
+    nb_orientation_draws(config, (int)(mosaic_draws_len / 3), &table, misset_draw, mosaic_draws);
+    if (misset_rad != NULL) {
+        misset_rad[0] = misset_rad[1] = misset_rad[2] = 0.0;
+        if (config->misset_mode == NB_MISSET_RANDOM) nb_random_misset(misset_draw, misset_rad);
+    }
     return NB_OK;
 }
 

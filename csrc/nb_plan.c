@@ -47,8 +47,10 @@ static int validate(nb_build *b)
         return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "phi_mode must be NB_PHI_MODE_SPEC or NB_PHI_MODE_C_PARITY, got %d", c->phi_mode);
     if (c->misset_mode < NB_MISSET_NONE || c->misset_mode > NB_MISSET_RANDOM)
         return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "misset_mode must be one of the nb_misset_mode values, got %d", c->misset_mode);
-    if (!c->has_cell && !c->has_mosflm_matrix)
-        return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "crystal: give a unit cell (-cell) or an orientation matrix (-mat)");
+    int bragg = c->has_cell || c->has_mosflm_matrix;
+    if (!bragg && c->amorphous_points <= 0)
+        return nb_fail(b, NB_ERR_INVALID_ARGUMENT,
+                       "crystal: give a unit cell (-cell) or an orientation matrix (-mat), or an amorphous sample alone");
     if (c->has_cell && !c->has_mosflm_matrix && !(c->cell[0] > 0.0))
         return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "cell: the a edge must be > 0 Angstrom, got %g", c->cell[0]);
     for (int i = 0; i < 6 && c->has_cell; ++i)
@@ -57,7 +59,7 @@ static int validate(nb_build *b)
     for (int i = 0; i < 9 && c->has_mosflm_matrix; ++i)
         if (!isfinite(c->mosflm_matrix[i]))
             return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "mosflm_matrix: element %d is not a finite number", i + 1);
-    if (c->fhkl == NULL && c->default_F == 0.0)
+    if (bragg && c->fhkl == NULL && c->default_F == 0.0)
         return nb_fail(b, NB_ERR_INVALID_ARGUMENT,
                        "structure factors: no HKL table and default_F is 0, so every pixel would be 0; give -hkl FILE or -default_F F");
     if (c->fhkl != NULL) {
@@ -90,7 +92,7 @@ static int validate(nb_build *b)
         return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "oversample %d is unreasonably large", c->oversample);
     if (c->flux_photons_per_s != 0.0 && c->exposure_s > 0.0 && c->beamsize_mm == 0.0)
         return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "beamsize must be > 0 mm when a flux is given (fluence = flux*exposure/beamsize^2)");
-    return NB_OK;
+    return nb_validate_amorphous(b);
 }
 
 static int copy_mask(nb_build *b)
@@ -170,6 +172,7 @@ static void fill_derived(nb_build *b)
     d->roi[1] = p->roi_xmax;
     d->roi[2] = p->roi_ymin;
     d->roi[3] = p->roi_ymax;
+    d->bragg = p->bragg;
 }
 
 int nb_plan_create(const nb_config *config, nb_plan **out, char *message, size_t message_len)
@@ -194,23 +197,31 @@ int nb_plan_create(const nb_config *config, nb_plan **out, char *message, size_t
     p->progress = config->progress;
     p->callback_user = config->callback_user;
     p->phi_mode = config->phi_mode;
+    p->bragg = config->has_cell || config->has_mosflm_matrix;
 
-    int (*const steps[])(nb_build *) = {
-        nb_build_detector_size,      /* pixel counts from detsize / detpixels */
-        copy_mask,
-        nb_build_beam_and_flux,      /* fluence, crystal clipping by the beam */
-        nb_build_convention,         /* beam centre defaults, basis vectors */
-        nb_build_sampling,           /* phi, divergence, dispersion, layers, domains */
-        nb_build_detector_geometry,  /* pix0, rotations, close distance */
-        nb_build_crystal,            /* cell, misset, N, oversample */
-        nb_build_structure_factors,
-        nb_build_sources,
-        nb_build_mosaic,
-        nb_build_cell_tables,
-        nb_build_polar_axis,
+    /* crystal steps (1) are skipped when only an amorphous sample is rendered */
+    static const struct {
+        int (*build)(nb_build *);
+        int crystal;
+    } steps[] = {
+        {nb_build_detector_size, 0},      /* pixel counts from detsize / detpixels */
+        {copy_mask, 0},
+        {nb_build_beam_and_flux, 0},      /* fluence, crystal clipping by the beam */
+        {nb_build_convention, 0},         /* beam centre defaults, basis vectors */
+        {nb_build_sampling, 0},           /* phi, divergence, dispersion, layers, domains */
+        {nb_build_detector_geometry, 0},  /* pix0, rotations, close distance */
+        {nb_build_crystal, 1},            /* cell, misset, N, oversample */
+        {nb_build_structure_factors, 1},
+        {nb_build_sources, 0},
+        {nb_build_background_only, 0},    /* oversample, steps, random state without a crystal */
+        {nb_build_mosaic, 1},
+        {nb_build_cell_tables, 1},
+        {nb_build_polar_axis, 0},
+        {nb_build_amorphous, 0},          /* the padded F(stol) table, molecules in the beam */
     };
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); ++i) {
-        status = steps[i](&b);
+        if (steps[i].crystal && !p->bragg) continue;
+        status = steps[i].build(&b);
         if (status != NB_OK) {
             nb_plan_free(p);
             return status;
@@ -227,6 +238,9 @@ void nb_plan_free(nb_plan *plan)
     free(plan->mask);
     free(plan->source_dir);
     free(plan->source_lambda);
+    free(plan->source_weight);
+    free(plan->amorphous_stol);
+    free(plan->amorphous_F);
     if (plan->cells_first != plan->cells) free(plan->cells_first);
     free(plan->cells);
     free(plan->fhkl);

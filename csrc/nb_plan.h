@@ -41,6 +41,7 @@ struct nb_plan {
     int sources;
     double *source_dir;             /* sources x 3 */
     double *source_lambda;
+    double *source_weight;          /* the table's weight column (1 when missing or generated) */
 
     /* polarization */
     double kahn;
@@ -76,6 +77,15 @@ struct nb_plan {
     double fluence, r_e_sqr;
     int steps;
     int phi_mode;
+
+    /* amorphous sample (nb_amorphous.c) */
+    int bragg;                      /* render the crystal */
+    int amorphous_points;           /* padded table length; 0 = none */
+    double *amorphous_stol;         /* owned, 1/m, two padding points at each end */
+    double *amorphous_F;
+    double amorphous_molecules;
+    int amorphous_steps;            /* sources * oversample^2 */
+    int amorphous_fmap;             /* the pixel is the F of its last path */
 
     /* random-number state */
     nb_shuffle shuffle_after_mosaic;
@@ -150,6 +160,12 @@ int nb_build_sources(nb_build *b);
 int nb_build_mosaic(nb_build *b);
 int nb_build_cell_tables(nb_build *b);
 int nb_build_polar_axis(nb_build *b);
+/* nb_amorphous.c: validation, the background-only sampling and the padded F(stol) table */
+int nb_validate_amorphous(nb_build *b);
+int nb_build_background_only(nb_build *b);
+int nb_build_amorphous(nb_build *b);
+/* add the amorphous background to the image (raster-order independent, any thread count) */
+int nb_amorphous_add(const nb_plan *plan, float *image, int nthreads);
 
 /* mosaic domain count and spread (rad) by the legacy rules (nb_sampling.c) */
 int nb_mosaic_domains(const nb_config *config, double *spread_rad, int warn);
@@ -157,6 +173,8 @@ int nb_mosaic_domains(const nb_config *config, double *spread_rad, int warn);
  * the random misset (if asked for), then r1, r2, cap per mosaic domain (nb_crystal.c). */
 void nb_orientation_draws(const nb_config *config, int domains, nb_shuffle *table, double misset_draw[3],
                           double *mosaic_draws);
+/* misset angles about x, y, z (rad) of the legacy random misset draw r1, r2, cap (nb_crystal.c) */
+void nb_random_misset(const double misset_draw[3], double misset_rad[3]);
 /* inclusive ROI with the legacy defaults: xmin, xmax, ymin, ymax (nb_detector.c) */
 void nb_roi(const nb_config *config, int fpixels, int spixels, int roi[4]);
 
@@ -166,5 +184,10 @@ float nb_render_pixel(const nb_plan *plan, int spixel, int fpixel, nb_raster_sta
 /* sum of the solid angles the legacy adds up for one pixel (into *sum, in order) */
 void nb_pixel_omega_sum(const nb_plan *plan, int spixel, int fpixel, double *sum);
 int nb_pixel_rendered(const nb_plan *plan, int spixel, int fpixel);
+/* helpers shared with nb_amorphous.c (nb_kernel.c) */
+void nb_subpixel_position(const nb_plan *plan, int fpixel, int spixel, int subF, int subS, double Odet, double pos[3]);
+double nb_solid_angle(const nb_plan *plan, double airpath);
+double nb_polarization(const nb_plan *plan, nb_raster_state *state, double incident[3], double diffracted[3]);
+double nb_polint4(const double xa[4], const double ya[4], double x);
 
 #endif /* NB_PLAN_H */

@@ -228,6 +228,23 @@ static void warn_switch(const nb_plan *p, const switch_record *rec)
     p->log(p->callback_user, NB_LOG_WARNING, text);
 }
 
+/* no crystal: the amorphous background alone */
+static int background_only_run(const nb_plan *p, float *image, int nthreads, nb_run_stats *stats)
+{
+    int status = nb_amorphous_add(p, image, nthreads);
+    if (status != NB_OK) return status;
+    if (stats != NULL) {
+        double omega_sum = 0.0;
+        for (int s = 0; s < p->spixels; ++s)
+            for (int f = 0; f < p->fpixels; ++f) nb_pixel_omega_sum(p, s, f, &omega_sum);
+        stats->omega_sum = omega_sum;
+        stats->interpolation_switchoff_pixel = NO_SWITCH;
+    }
+    long npix = (long)p->fpixels * p->spixels;
+    if (p->progress != NULL) p->progress(p->callback_user, npix, npix);
+    return NB_OK;
+}
+
 int nb_plan_run(const nb_plan *plan, float *image, size_t image_len, int nthreads, nb_run_stats *stats)
 {
     if (plan == NULL || image == NULL) return NB_ERR_INVALID_ARGUMENT;
@@ -236,6 +253,7 @@ int nb_plan_run(const nb_plan *plan, float *image, size_t image_len, int nthread
     if (image_len < (size_t)npix) return NB_ERR_BUFFER_TOO_SMALL;
     nthreads = resolve_nthreads(nthreads);
     memset(image, 0, (size_t)npix * sizeof(float));
+    if (!p->bragg) return background_only_run(p, image, nthreads, stats);
 
     pass ps;
     if (alloc_pass(&ps, p) != NB_OK) return NB_ERR_NO_MEMORY;
@@ -285,6 +303,10 @@ int nb_plan_run(const nb_plan *plan, float *image, size_t image_len, int nthread
         stats->omega_sum = omega_sum;
         stats->interpolation_switchoff_pixel = rec.switch_pixel;
     }
+    if (p->amorphous_points > 0) {
+        status = nb_amorphous_add(p, image, nthreads);
+        if (status != NB_OK) return status;
+    }
     if (p->progress != NULL) p->progress(p->callback_user, npix, npix);
     return NB_OK;
 }
@@ -301,6 +323,7 @@ int nb_plan_trace(const nb_plan *plan, const int *pixels, size_t pixel_count, nb
 {
     if (plan == NULL || buf == NULL || (pixel_count > 0 && pixels == NULL)) return NB_ERR_INVALID_ARGUMENT;
     const nb_plan *p = plan;
+    if (!p->bragg) return NB_ERR_INVALID_ARGUMENT; /* traces follow the crystal's loop nest */
     size_t T = (size_t)p->thicksteps, S = (size_t)p->oversample * p->oversample, R = (size_t)p->sources,
            H = (size_t)p->phisteps, M = (size_t)p->domains;
     size_t nts = T * S, ntsr = nts * R, nstep = ntsr * H * M;

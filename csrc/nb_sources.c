@@ -17,7 +17,8 @@ static int allocate_sources(nb_build *b, int n)
     nb_plan *p = b->plan;
     p->source_dir = malloc((size_t)n * 3 * sizeof(double));
     p->source_lambda = malloc((size_t)n * sizeof(double));
-    if (p->source_dir == NULL || p->source_lambda == NULL)
+    p->source_weight = malloc((size_t)n * sizeof(double));
+    if (p->source_dir == NULL || p->source_lambda == NULL || p->source_weight == NULL)
         return nb_fail(b, NB_ERR_NO_MEMORY, "out of memory for %d sources", n);
     p->sources = n;
     return NB_OK;
@@ -43,7 +44,8 @@ int nb_build_sources(nb_build *b)
               AVOGADRO / WATER_MW;
 
     if (c->source_table != NULL) {
-        /* rows X Y Z (m), weight (unused), lambda (m); NaN = the legacy default */
+        /* rows X Y Z (m), weight (unused by the crystal, used by the amorphous background), lambda (m);
+         * NaN = the legacy default */
         status = allocate_sources(b, c->source_count);
         if (status != NB_OK) return status;
         for (int i = 0; i < c->source_count; ++i) {
@@ -57,6 +59,7 @@ int nb_build_sources(nb_build *b)
                                lambda);
             nb_unitize(pos, p->source_dir + 3 * (size_t)i);
             p->source_lambda[i] = lambda;
+            p->source_weight[i] = isnan(row[3]) ? 1.0 : row[3];
         }
         p->derived.divergence_steps = -1;
         return NB_OK;
@@ -91,6 +94,7 @@ int nb_build_sources(nb_build *b)
                     return nb_fail(b, NB_ERR_INVALID_ARGUMENT, "dispersion: wavelength %d of the spread is %g m (must be > 0)", d, lambda);
                 nb_unitize(pos, p->source_dir + 3 * (size_t)n);
                 p->source_lambda[n] = lambda;
+                p->source_weight[n] = 1.0;
                 ++n;
             }
         }

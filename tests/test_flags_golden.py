@@ -510,6 +510,12 @@ DELIBERATE = {
     # the detector response (the legacy noisify's options): unknown to the legacy nanoBragg
     "-psf": set(), "-psf_fwhm": set(), "-psf_radius": set(), "-readout_noise": set(), "-readout": set(),
     "-flicker": set(), "-calibration": set(), "-calib_seed": set(), "-gain": set(),
+    # the amorphous background (specs/amorphous.md)
+    **{f"-amorphous_{x}": set() for x in ("stol", "4stol", "Q", "thick", "width", "height", "size", "density", "MW",
+                                          "molecules")},
+    # the field's formats (docs/formats.md): unknown to the legacy program, no substring collision
+    **{name: set() for name in ("-nxmx", "-nxmx_data", "-nxmx_compression", "-saturation", "-cbf", "-png",
+                                "-png_scale", "-mtz", "-mtz_column", "-pdb", "-pdb_anomalous", "-bulk_solvent")},
 }
 
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import sys
-import types
 from dataclasses import fields
 
 import numpy as np
 import pytest
 
 import golden_cases as g
+import nanobrag.seeds
 from nanobrag import Config, Geometry, SimulationResult
 from nanobrag import outputs
 from nanobrag.io import read_smv
@@ -121,7 +120,7 @@ def test_int_image_matches_legacy(name, tmp_path):
     case = g.case(name)
     result = golden_result(name, tmp_path)
     _, golden = case.smv(_int_file(case))
-    ours = outputs.int_image(result)
+    ours = outputs.int_image(*_image_args(result))
     assert ours.dtype == np.uint16 and ours.shape == golden.shape
     differing = np.argwhere(ours != golden)
     assert differing.size == 0, f"{len(differing)} pixels differ, first at (slow, fast) {tuple(differing[0])}"
@@ -133,8 +132,8 @@ def test_pgm_image_and_scale_match_legacy(name, tmp_path):
     result = golden_result(name, tmp_path)
     raw = case.read(_pgm_file(case))
     (printed_scale,) = re.search(rb"# pixels scaled by (\S+)\n", raw).groups()
-    assert _same_g(outputs.pgm_image_scale(result), printed_scale.decode())
-    ours = outputs.pgm_image(result)
+    assert _same_g(outputs.pgm_image_scale(*_image_args(result)), printed_scale.decode())
+    ours = outputs.pgm_image(*_image_args(result))
     golden = np.frombuffer(raw[-ours.size :], dtype=np.uint8).reshape(ours.shape)
     differing = np.argwhere(ours != golden)
     assert differing.size == 0, f"{len(differing)} pixels differ, first at (slow, fast) {tuple(differing[0])}"
@@ -144,7 +143,7 @@ def test_pgm_image_and_scale_match_legacy(name, tmp_path):
 def test_statistics_match_legacy_stdout(name, tmp_path):
     case = g.case(name)
     result = golden_result(name, tmp_path)
-    stats = outputs.image_statistics(result)
+    stats = outputs.image_statistics(result.float_image, result.geometry, result.config.detector.mask)
     max_I, max_x, max_y = _printed(case, r"^max_I = (\S+)  at (\S+) (\S+)$")
     mean, rms, rmsd = _printed(case, r"^mean= (\S+) rms= (\S+) rmsd= (\S+)$")
     (int_scale,) = _printed(case, r"^intfile_scale = (\S+)$")
@@ -153,15 +152,15 @@ def test_statistics_match_legacy_stdout(name, tmp_path):
     assert _same_g(stats.mean, mean)
     assert _same_g(stats.rms, rms)
     assert _same_g(stats.rmsd, rmsd)
-    assert _same_g(outputs.int_image_scale(result), int_scale)
+    assert _same_g(outputs.int_image_scale(*_image_args(result)), int_scale)
     if "pgm_scale" in case.stdout():
         (pgm_scale,) = _printed(case, r"^pgm_scale = (\S+)$")
-        assert _same_g(outputs.pgm_image_scale(result), pgm_scale)
+        assert _same_g(outputs.pgm_image_scale(*_image_args(result)), pgm_scale)
 
 
 def test_statistics_count_only_unmasked_roi_pixels(tmp_path):
     result = golden_result("mask_pgm_scale", tmp_path)
-    stats = outputs.image_statistics(result)
+    stats = outputs.image_statistics(result.float_image, result.geometry, result.config.detector.mask)
     mask = result.config.detector.mask
     assert stats.n == int(np.count_nonzero(mask))
     assert stats.n < mask.size  # the mask really masks something
@@ -181,7 +180,7 @@ def test_statistics_accumulate_in_raster_order_like_the_legacy_loop():
     for v in image.ravel():
         total += float(v)
         sumsqr += float(v * v)  # float32 * float32 -> float32, then added in double
-    stats = outputs.image_statistics(result)
+    stats = outputs.image_statistics(result.float_image, result.geometry, result.config.detector.mask)
     assert stats.sum == total and stats.sumsqr == sumsqr
     assert float(np.sum(image, dtype=np.float64)) != total  # the order really matters here
     assert float(image[0, 1] * image[0, 1]) != float(image[0, 1]) ** 2
@@ -194,7 +193,7 @@ def test_first_maximum_and_last_subpixel_position():
         config=Config(), engine="c", float_image=image,
         geometry=blank_geometry(fpixels=4, spixels=3, pixel_size_m=1e-4, oversample=3, roi=(0, 3, 0, 2)),
     )
-    stats = outputs.image_statistics(result)
+    stats = outputs.image_statistics(result.float_image, result.geometry, result.config.detector.mask)
     sub = 1e-4 / 3
     assert stats.max_I == 5.0
     assert stats.max_I_x_m == sub * (2 * 3 + 2) + sub / 2.0
@@ -211,21 +210,26 @@ def test_int_image_rounds_through_float32():
         config=config, engine="c", float_image=image,
         geometry=blank_geometry(fpixels=3, spixels=1, pixel_size_m=1e-4, oversample=1, roi=(0, 2, 0, 0)),
     )
-    assert outputs.int_image(result).tolist() == [[1000, 1100, 65535]]  # the last one is clipped
+    assert outputs.int_image(*_image_args(result)).tolist() == [[1000, 1100, 65535]]  # the last one is clipped
 
 
 def test_outside_roi_is_zero_and_masked_is_adc(tmp_path):
     result = golden_result("roi_custom_filenames", tmp_path)
-    ints = outputs.int_image(result)
-    pgm = outputs.pgm_image(result)
+    ints = outputs.int_image(*_image_args(result))
+    pgm = outputs.pgm_image(*_image_args(result))
     fmin, fmax, smin, smax = result.config.detector.roi
     outside = np.ones(ints.shape, dtype=bool)
     outside[smin : smax + 1, fmin : fmax + 1] = False
     assert not ints[outside].any() and not pgm[outside].any()
     assert (ints[~outside] >= 40).all()
     masked = golden_result("mask_pgm_scale", tmp_path)
-    ints = outputs.int_image(masked)
+    ints = outputs.int_image(*_image_args(masked))
     assert (ints[masked.config.detector.mask == 0] == 40).all()
+
+
+def _image_args(result):
+    """What the image conversions take: float image, geometry, output settings, mask."""
+    return result.float_image, result.geometry, result.config.output, result.config.detector.mask
 
 
 class _FakeCEngine:
@@ -239,43 +243,29 @@ class _FakeCEngine:
 
 @pytest.fixture
 def fake_c_engine(monkeypatch):
-    import nanobrag.c_engine as package
-
     fake = _FakeCEngine()
-    module = types.ModuleType("nanobrag.c_engine.engine")
-    module.noise_image = fake.noise_image
-    monkeypatch.setitem(sys.modules, "nanobrag.c_engine.engine", module)
-    monkeypatch.setattr(package, "engine", module, raising=False)
+    monkeypatch.setattr(outputs.random_streams, "noise_image", fake.noise_image)
     return fake
 
 
 def test_noise_image_delegates_with_seed_resolution(fake_c_engine, monkeypatch):
     result = golden_result("cubic_default_F")
-    image, overloads, photons = outputs.noise_image_with_counts(result, seed=5)
+    image, overloads, photons = outputs.noise_image_with_counts(result.float_image, result.config, seed=5)
     assert image.shape == result.float_image.shape and (overloads, photons) == (3, 123.0)
     result.config.output.noise_seed = 99
-    outputs.noise_image(result)
-    monkeypatch.setattr(outputs.time, "time", lambda: 1234.9)
+    outputs.noise_image(result.float_image, result.config)
+    monkeypatch.setattr(nanobrag.seeds.time, "time", lambda: 1234.9)
     result.config.output.noise_seed = None
-    outputs.noise_image(result)
+    outputs.noise_image(result.float_image, result.config)
     assert fake_c_engine.calls == [5, 99, 1234]
 
 
-def _c_noise_available() -> bool:
-    try:
-        from nanobrag.c_engine import engine
-    except Exception:
-        return False
-    return hasattr(engine, "noise_image")
-
-
-@pytest.mark.skipif(not _c_noise_available(), reason="nanobrag.c_engine.engine.noise_image is not built yet (cengine module)")
 def test_noise_image_matches_legacy():
     case = g.case("noise_seed_adc_scale")
     result = golden_result("noise_seed_adc_scale")
     result.config.output.noise_seed = int(flag_values(case.args, "-seed")[0])
     _, golden = case.smv("noiseimage.img")
-    image, overloads, photons = outputs.noise_image_with_counts(result)
+    image, overloads, photons = outputs.noise_image_with_counts(result.float_image, result.config)
     assert np.array_equal(image, golden)
     printed_photons, printed_overloads = _printed(case, r"^(\S+) photons on noise image \((\d+) overloads\)")
     assert int(printed_overloads) == overloads and "%.0f" % photons == printed_photons
@@ -329,12 +319,7 @@ def test_write_legacy_outputs_writes_nothing_when_a_conversion_fails(tmp_path, m
     def broken(*args, **kwargs):
         raise RuntimeError("noise generator failed")
 
-    import nanobrag.c_engine as package
-
-    module = types.ModuleType("nanobrag.c_engine.engine")
-    module.noise_image = broken
-    monkeypatch.setitem(sys.modules, "nanobrag.c_engine.engine", module)
-    monkeypatch.setattr(package, "engine", module, raising=False)
+    monkeypatch.setattr(outputs.random_streams, "noise_image", broken)
     with pytest.raises(RuntimeError, match="noise generator failed"):
         outputs.write_legacy_outputs(result, directory=str(tmp_path))
     assert os.listdir(tmp_path) == []

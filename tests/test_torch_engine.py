@@ -98,7 +98,7 @@ def test_legacy_noise_is_the_c_library_generator():
     cfg = small()
     cfg.output.noise_seed = 1234
     res = nanobrag.simulate(cfg, engine="torch")
-    np.testing.assert_array_equal(noise_image(res), nanobrag.outputs.noise_image(res))
+    np.testing.assert_array_equal(noise_image(res), nanobrag.outputs.noise_image(res.float_image, res.config))
     np.testing.assert_array_equal(noise_image(res, seed=99), res.noise_image(seed=99))
 
 

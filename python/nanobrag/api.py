@@ -32,11 +32,35 @@ def simulate(
 ) -> SimulationResult:
     """Render the detector image described by ``config``.
 
-    engine: "c" or "torch" (default ``config.engine``).  device/dtype apply to
-    the torch engine (default ``config.device``/``config.dtype``); nthreads to
-    the C engine (default: all cores).  ``progress(done, total)`` is called as
-    pixels complete; returning True cancels the run (KeyboardInterrupt also
-    cancels), and no output file is ever written by this function.
+    Parameters
+    ----------
+    config : Config
+        The experiment; validated first (:meth:`Config.validate`).
+    engine : {"c", "torch"}, optional
+        The engine; default ``config.engine``.
+    device : str, optional
+        Torch device ("cpu", "cuda", ...); default ``config.device``.  Torch engine only.
+    dtype : {"float64", "float32"}, optional
+        Torch working precision; default ``config.dtype``.  Torch engine only.
+    nthreads : int, optional
+        C engine threads (None or <= 0: all cores); the image does not depend on it.
+    progress : callable, optional
+        ``progress(done, total)`` is called as pixels complete; returning True
+        cancels the run (KeyboardInterrupt also cancels).
+    **engine_options
+        Torch engine options (``memory_budget_bytes``, ``batch_pixels``,
+        ``compile``, ``phi_cache``, ``checkpoint``; see :mod:`nanobrag.torch_impl`).
+
+    Returns
+    -------
+    SimulationResult
+        The float image (photons per pixel, float32, (slow, fast)), the derived
+        geometry and the engine's warnings.  No file is written.
+
+    Raises
+    ------
+    ConfigError
+        A configuration value is missing or out of its domain.
     """
     config.validate()
     name = _engine_name(config, engine)
@@ -65,12 +89,29 @@ def trace(
 ) -> Dict[str, np.ndarray]:
     """Intermediate values of every loop step for the given (slow, fast) pixels.
 
-    Returns a dict of numpy arrays with the leading axis over ``pixels`` and
-    the loop-nest axes (layer, sub-pixel, source, phi step, mosaic domain);
-    see docs/architecture.md for the names and shapes.  Both engines return
-    the same structure.
+    Parameters
+    ----------
+    config : Config
+        The experiment.
+    pixels : sequence of (int, int)
+        (slow, fast) pixel indices.
+    engine : {"c", "torch"}, optional
+        The engine; default ``config.engine``.  Both return the same structure.
+    device, dtype : str, optional
+        Torch engine device and precision (default from ``config``).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Named arrays whose leading axis runs over ``pixels``, then the loop
+        nest (layer, sub-pixel, source, phi step, mosaic domain) as each
+        quantity varies (docs/architecture.md, "Trace layout"); steps the loop
+        skips are NaN.  ``pixel_value`` holds each pixel's rendered value.
     """
     config.validate()
+    if config.crystal.cell is None and config.crystal.mosflm_matrix is None:
+        raise ConfigError("trace: the per-step values follow the crystal's loop nest; a config with an amorphous "
+                          "sample and no crystal (-cell or -mat) has none")
     pixels = [(int(s), int(f)) for s, f in pixels]
     name = _engine_name(config, engine)
     if name == "c":

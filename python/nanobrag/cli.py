@@ -25,9 +25,10 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import __version__
-from . import api
+from . import api, seeds
 from .config import Config, ConfigError
 from .legacy_flags import HELP_FLAGS, ParseInfo, parse_args, usage_text
+from .masks import rendered_pixels
 
 __all__ = ["main"]
 
@@ -116,8 +117,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             config, info = parse_args(argv, cwd=cwd)
     except ConfigError as exc:
         return _error(exc, EXIT_USAGE)
-    except NotImplementedError as exc:
-        return _error(exc, EXIT_FAILED)
     except KeyboardInterrupt:
         return _interrupted()
     for note in info.notes:
@@ -167,7 +166,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             _print_pixels(config)
     except KeyboardInterrupt:
         return _interrupted()
-    noise_seed = config.output.noise_seed if config.output.noise_seed is not None else int(time.time())
+    noise_seed = seeds.noise_seed(config.output)
     if config.output.write_noise and config.output.noise_seed is None:
         print(f"noise seed (from the clock): {noise_seed}")
     try:
@@ -184,11 +183,21 @@ def _write_files(config: Config, info: ParseInfo, result, cwd: str, noise_seed: 
         if info.hkl_given and info.fdump_path:
             nb_io.write_fdump(info.fdump_path, config.structure_factors.table)
             print(f"wrote the structure-factor cache {os.path.relpath(info.fdump_path, cwd)}")
+        from .format_outputs import format_output_files
+
+        with warnings.catch_warnings(record=True) as caught:  # writers' remarks become notes
+            warnings.simplefilter("always")
+            formats = format_output_files(result, directory=cwd)  # NXmx, CBF, PNG: computed before any write
+        for remark in caught:
+            sys.stderr.write(f"nanobrag: note: {remark.message}\n")
         written = outputs.write_legacy_outputs(result, directory=cwd, noise_seed=noise_seed)
+        written += nb_io.atomic_write_many(formats)
     except OSError as exc:
         return _error(f"cannot write {exc.filename or 'an output file'}: {exc.strerror or exc}", EXIT_FAILED)
     except (ImportError, AttributeError) as exc:
         return _error(f"the output writers are not available in this installation: {exc}", EXIT_FAILED)
+    except ValueError as exc:  # e.g. an image with inf/NaN refused by the NXmx, CBF or PNG writer
+        return _error(f"cannot write the output files: {exc}", EXIT_FAILED)
     if written:
         names = [os.path.relpath(os.fspath(p), cwd) for p in written]
         print("wrote " + ", ".join(names))
@@ -233,15 +242,23 @@ def summary_lines(config: Config, result) -> List[str]:
         f"fluence {g.fluence_photons_per_m2:g} photons/m^2, flux {g.flux_photons_per_s:g} photons/s; "
         f"tricubic interpolation {'on' if g.interpolate else 'off'}",
     ]
+    if config.amorphous is not None:
+        lines.append(f"amorphous sample {_vec(g.amorphous_size_m, 1e3)} mm, {g.amorphous_molecules:g} molecules "
+                     f"(F(stol) from {config.amorphous.table.source or 'a table in memory'})")
     if result.interpolation_switchoff_pixel is not None:
         lines.append(f"tricubic interpolation switched off from raster pixel {result.interpolation_switchoff_pixel}")
-    for warning in result.warnings:
-        lines.append(f"WARNING: {warning}")
+    lines.extend(_warning_line(w) for w in result.warnings)
     stats = _stat_items(result.stats)
     if stats:
         lines.append("statistics: " + ", ".join(f"{k} {_fmt(v)}" for k, v in stats))
     lines.append(f"int image scale {_fmt(result.int_scale)}; pgm scale {_fmt(result.pgm_scale)}")
     return lines
+
+
+def _warning_line(warning: str) -> str:
+    """An engine warning as printed: the C library's and the torch engine's texts already carry the prefix."""
+    text = str(warning)
+    return text if text.upper().startswith(("WARNING", "NOTE:")) else f"WARNING: {text}"
 
 
 def _fmt(value) -> str:
@@ -272,33 +289,26 @@ def _printout_pixels(config: Config) -> List[Tuple[int, int]]:
     from .legacy_flags import detector_pixels
 
     fast_n, slow_n = detector_pixels(config)
-    det = config.detector
     if config.output.printout_pixel is not None:
         f, s = config.output.printout_pixel
         return [(s, f)] if 0 <= f < fast_n and 0 <= s < slow_n else []
-    xmin, xmax, ymin, ymax = det.roi if det.roi is not None else (0, fast_n - 1, 0, slow_n - 1)
-    out = []
-    for s in range(ymin, min(ymax, slow_n - 1) + 1):
-        for f in range(xmin, min(xmax, fast_n - 1) + 1):
-            if det.mask is None or det.mask[s, f] != 0:
-                out.append((s, f))
-    return out
+    return rendered_pixels((slow_n, fast_n), config.detector.roi, config.detector.mask)
 
 
 def _print_pixels(config: Config) -> None:
+    if config.crystal.cell is None and config.crystal.mosflm_matrix is None:
+        sys.stderr.write("nanobrag: note: -printout shows the crystal's per-step values; there is no crystal\n")
+        return
     pixels = _printout_pixels(config)
     if not pixels:
         sys.stderr.write("nanobrag: note: -printout_pixel names a pixel outside the detector; nothing printed\n")
         return
-    try:
-        for start in range(0, len(pixels), _TRACE_BATCH):
-            chunk = pixels[start:start + _TRACE_BATCH]
-            trace = api.trace(config, chunk, engine=config.engine)
-            for p, (s, f) in enumerate(chunk):
-                for line in _pixel_lines(trace, p, s, f):
-                    print(line)
-    except NotImplementedError as exc:
-        sys.stderr.write(f"nanobrag: note: per-pixel printout is not available: {exc}\n")
+    for start in range(0, len(pixels), _TRACE_BATCH):
+        chunk = pixels[start:start + _TRACE_BATCH]
+        trace = api.trace(config, chunk, engine=config.engine)
+        for p, (s, f) in enumerate(chunk):
+            for line in _pixel_lines(trace, p, s, f):
+                print(line)
 
 
 def _last(trace, name: str, p: int, width: int = 1) -> np.ndarray:

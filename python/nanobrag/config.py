@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -36,6 +36,7 @@ __all__ = [
     "DetectorConfig",
     "SamplingConfig",
     "BackgroundConfig",
+    "AmorphousSample",
     "OutputConfig",
     "DetectorResponseConfig",
     "PSF_TYPES",
@@ -68,7 +69,37 @@ class ConfigError(ValueError):
 
 @dataclass
 class CrystalConfig:
-    """Unit cell, orientation, crystal size and mosaicity."""
+    """Unit cell, orientation, crystal size and mosaicity.
+
+    Parameters
+    ----------
+    cell : sequence of float or None, default None
+        a, b, c (Angstrom) and alpha, beta, gamma (degrees).  Either this or ``mosflm_matrix`` (or
+        both: matrix orientation, cell lengths) is needed.
+    mosflm_matrix : array_like or None, default None
+        MOSFLM orientation matrix as the file lists it: 3x3, rows x, y, z and columns a*, b*, c*, in
+        1/Angstrom multiplied by the wavelength.
+    misset_deg : sequence of float or None, default None
+        Static crystal rotation about lab x, y, z (degrees), applied to the reciprocal cell.
+    misset_random : bool, default False
+        Draw a random orientation from the legacy generator (``-misset random``).
+    misset_seed : int or None, default None
+        Seed of that draw; None = the start-up time, as the legacy program.
+    n_cells : sequence of float, default (1.0, 1.0, 1.0)
+        Unit cells along a, b, c (Na, Nb, Nc); real values are accepted (gradients).
+    size_mm : sequence of float, default (0.0, 0.0, 0.0)
+        Crystal extent along a, b, c (mm); a positive value replaces the N on that axis.
+    shape : str, default "square"
+        Lattice-transform shape: "square" (parallelepiped), "round", "gauss", "tophat".
+    fudge : float, default 1.0
+        Reciprocal-space radius factor for round/gauss/tophat spots.
+    mosaic_spread_deg : float or None, default None
+        Isotropic mosaic spread (degrees); None = none.
+    mosaic_domains : int or None, default None
+        Number of mosaic domains; None = auto (10 when a spread is given).
+    mosaic_seed : int, default 12345678
+        Seed of the mosaic-domain draws (legacy default 12345678).
+    """
 
     #: a, b, c (Angstrom) and alpha, beta, gamma (degrees).  Either this or
     #: ``mosflm_matrix`` (or both: matrix orientation, cell lengths) is needed.
@@ -100,7 +131,17 @@ class CrystalConfig:
 
 @dataclass
 class StructureFactorConfig:
-    """Where F(hkl) comes from."""
+    """Where F(hkl) comes from.
+
+    Parameters
+    ----------
+    table : StructureFactorTable or None, default None
+        Dense P1 table (from ``-hkl`` or an Fdump cache); None = only ``default_F``.
+    default_F : float, default 0.0
+        F of every reflection the table lacks (electrons).
+    interpolate : bool or None, default None
+        Tricubic interpolation between lattice points: None = auto (on when any N <= 2).
+    """
 
     #: dense P1 table (from ``-hkl`` or an Fdump cache); None = only ``default_F``.
     table: Optional[StructureFactorTable] = None
@@ -112,7 +153,50 @@ class StructureFactorConfig:
 
 @dataclass
 class BeamConfig:
-    """Incident beam: wavelength spectrum, divergence, fluence, polarization."""
+    """Incident beam: wavelength spectrum, divergence, fluence, polarization.
+
+    Parameters
+    ----------
+    wavelength_A : float, default 1.0
+        Central wavelength (Angstrom).
+    dispersion_percent : float, default 0.0
+        Full spectral width delta-lambda/lambda (percent).
+    dispersion_steps : int or None, default None
+        Wavelengths sampled across the dispersion; None = auto.
+    hdiv_range_mrad : float or None, default None
+        Horizontal/vertical divergence: full range and step (mrad), number of steps.
+    hdiv_step_mrad : float or None, default None
+        Horizontal divergence step (mrad); None = auto.
+    hdiv_steps : int or None, default None
+        Horizontal divergence steps; None = auto.
+    vdiv_range_mrad : float or None, default None
+        Vertical divergence: full range (mrad); None = none.
+    vdiv_step_mrad : float or None, default None
+        Vertical divergence step (mrad); None = auto.
+    vdiv_steps : int or None, default None
+        Vertical divergence steps; None = auto.
+    round_div : bool, default True
+        Trim the divergence grid to an ellipse.
+    sources : SourceTable or None, default None
+        Explicit sources (replaces divergence and dispersion).
+    fluence_photons_per_m2 : float, default DEFAULT_FLUENCE
+        Integrated incident fluence (photons/m^2); the legacy default.
+    flux_photons_per_s : float, default 0.0
+        Photons per second; nonzero (with exposure > 0) replaces the fluence by
+        flux*exposure/beamsize^2.
+    exposure_s : float, default 1.0
+        Exposure time (s).
+    beamsize_mm : float, default 0.1
+        Beam edge (mm); clips the crystal and converts flux to fluence.
+    kahn_factor : float, default 0.0
+        Kahn polarization factor (0 = unpolarized formula, the legacy default).
+    nopolar : bool, default False
+        Polarization factor forced to 1.
+    beam_vector : sequence of float or None, default None
+        Beam propagation direction; None = the convention's.
+    polar_vector : sequence of float or None, default None
+        E-vector direction; None = the convention's.
+    """
 
     wavelength_A: float = 1.0
     #: full spectral width delta-lambda/lambda (percent).
@@ -146,7 +230,68 @@ class BeamConfig:
 
 @dataclass
 class DetectorConfig:
-    """Detector size, placement, orientation and sensor."""
+    """Detector size, placement, orientation and sensor.
+
+    Parameters
+    ----------
+    convention : str, default "MOSFLM"
+        Geometry convention; "CUSTOM" is what any explicit vector selects.
+    pivot : str, default "beam"
+        Rotation pivot chosen by the flags ("beam"/"sample"); only CUSTOM honours it.
+    distance_mm : float, default 100.0
+        Sample to direct-beam spot along the beam (mm).
+    close_distance_mm : float or None, default None
+        Sample to detector plane along its normal (mm); None = derived.  Given, it wins over
+        distance.
+    pixel_size_mm : float, default 0.1
+        Pixel edge (mm).
+    detsize_mm : sequence of float, default (102.4, 102.4)
+        Detector edge lengths (mm): fast, slow.
+    detpixels : sequence of int or None, default None
+        Pixel counts fast, slow; None (or 0 on an axis) = from detsize.
+    xbeam_mm : float or None, default None
+        Direct-beam position (mm) in the convention's X/Y meaning (MOSFLM: X slow, Y fast).
+    ybeam_mm : float or None, default None
+        Direct-beam Y position (mm), see ``xbeam_mm``.
+    xclose_mm : float or None, default None
+        Near point (mm) for XDS/DIALS/CUSTOM defaults.
+    yclose_mm : float or None, default None
+        Near point Y (mm), see ``xclose_mm``.
+    orgx_px : float or None, default None
+        XDS origin (pixels, 1-based pixel centres).
+    orgy_px : float or None, default None
+        XDS origin Y (pixels), see ``orgx_px``.
+    fdet_vector : sequence of float or None, default None
+        Detector fast axis in the lab frame; None = the convention's.  Giving any vector selects
+        CUSTOM.
+    sdet_vector : sequence of float or None, default None
+        Detector slow axis; None = the convention's.
+    odet_vector : sequence of float or None, default None
+        Detector normal; None = the convention's.
+    twotheta_axis : sequence of float or None, default None
+        Axis of the two-theta swing; None = the convention's.
+    pix0_vector_m : sequence of float or None, default None
+        Accepted like the legacy ``-pix0_vector`` (metres) but, as there, never used: pix0 is always
+        derived from the beam centre.  Kept so the input is not lost.
+    rot_deg : sequence of float, default (0.0, 0.0, 0.0)
+        Detector rotations about lab x, y, z (degrees), applied x, then y, then z.
+    twotheta_deg : float, default 0.0
+        Detector swing about the two-theta axis (degrees).
+    curved : bool, default False
+        Curved detector: every pixel at the same distance from the sample.
+    point_pixel : bool, default False
+        Solid angle 1/R^2 without the pixel-area obliquity factor.
+    thickness_um : float, default 0.0
+        Sensor thickness (um); 0 = no thickness model.
+    attenuation_depth_um : float or None, default None
+        Sensor attenuation depth (um); None = the thickness; math.inf = no absorption.
+    thicksteps : int or None, default None
+        Sensor layers sampled through the thickness; None = auto.
+    mask : array_like or None, default None
+        Uint16 array (slow, fast); pixels equal to 0 are skipped.
+    roi : sequence of int or None, default None
+        Inclusive pixel window (fast_min, fast_max, slow_min, slow_max).
+    """
 
     #: geometry convention; "CUSTOM" is what any explicit vector selects.
     convention: str = "MOSFLM"
@@ -197,7 +342,31 @@ class DetectorConfig:
 
 @dataclass
 class SamplingConfig:
-    """Spindle sweep, sub-pixel sampling and resolution cut."""
+    """Spindle sweep, sub-pixel sampling and resolution cut.
+
+    Parameters
+    ----------
+    spindle_axis : sequence of float or None, default None
+        Phi rotation axis; None = the convention's.
+    phi_start_deg : float, default 0.0
+        Spindle angle of the first phi step (degrees).
+    osc_deg : float or None, default None
+        Oscillation range (degrees); None = auto.
+    phi_step_deg : float or None, default None
+        Spindle step (degrees); None = auto.
+    phi_steps : int or None, default None
+        Number of phi steps; None = auto.
+    oversample : int or None, default None
+        Sub-pixels per pixel edge; None = auto from crystal size and geometry.
+    oversample_thick : bool, default False
+        Recompute absorption / polarization / solid angle per sub-step (legacy semantics).
+    oversample_polar : bool, default False
+        Recompute the polarization factor per sub-pixel.
+    oversample_omega : bool, default False
+        Recompute the solid angle per sub-pixel.
+    dmin_A : float, default 0.0
+        Skip scattering paths finer than this resolution (Angstrom); 0 = off.
+    """
 
     #: phi rotation axis; None = the convention's.
     spindle_axis: Optional[Sequence[float]] = None
@@ -218,7 +387,15 @@ class SamplingConfig:
 
 @dataclass
 class BackgroundConfig:
-    """Flat amorphous background."""
+    """Flat amorphous background.
+
+    Parameters
+    ----------
+    water_um : float, default 0.0
+        Edge of a water cube in the beam (um).
+    amorphous : AmorphousTable or None, default None
+        F(stol) table given with -stol/-4stol/-Q: read and validated, unused (as the legacy).
+    """
 
     #: edge of a water cube in the beam (um).
     water_um: float = 0.0
@@ -227,8 +404,101 @@ class BackgroundConfig:
 
 
 @dataclass
+class AmorphousSample:
+    """Amorphous material in the beam (water, ice, solvent, air): the legacy nonBragg background.
+
+    Every pixel gets ``r_e^2 * fluence * molecules / (sources * oversample^2)``
+    times the sum over sub-pixels, sensor layers and sources of
+    ``sign(F) F^2 * polarization * solid angle * source weight * capture``,
+    with F (electrons per molecule) interpolated in ``table`` at the pixel's
+    sin(theta)/lambda.  Molecules = thickness * width * height * density *
+    N_A / molecular weight, width and height clipped to the beam size.
+    Float fields may be torch tensors (the torch engine differentiates them).
+    See specs/amorphous.md.
+
+    Parameters
+    ----------
+    table : AmorphousTable
+        F of one molecule (electrons) against sin(theta)/lambda (:func:`nanobrag.io.read_stol_table`).
+    thickness_mm : float, default 0.1
+        Sample extent along the beam (mm).
+    width_mm, height_mm : float, default 0.1
+        Sample extent across the beam (lab y and z, mm), clipped to the beam size.
+    density_g_cm3 : float, default 1.0
+        Density (g/cm^3).
+    molecular_weight_g_mol : float, default 18.0
+        Molecular weight (g/mol).
+    molecules : float or None, default None
+        Molecules in the sample; given (non-zero), it replaces the density.
+    fmap : bool, default False
+        Legacy ``-Fmap``: each rendered pixel holds the F of its last path instead of photons.
+    """
+
+    #: F of one molecule against sin(theta)/lambda (``nanobrag.io.read_stol_table``).
+    table: AmorphousTable
+    #: sample extent along the beam (mm).
+    thickness_mm: float = 0.1
+    #: sample extent across the beam (mm): "width" (lab y) and "height" (lab z), clipped to the beam size.
+    width_mm: float = 0.1
+    height_mm: float = 0.1
+    density_g_cm3: float = 1.0
+    molecular_weight_g_mol: float = 18.0
+    #: molecules in the sample; given (non-zero), it replaces the density.
+    molecules: Optional[float] = None
+    #: legacy ``-Fmap``: each rendered pixel holds the F of its last path (sub-pixel, layer, source)
+    #: instead of photons, replacing the whole pixel value (useful for absorption masks).
+    fmap: bool = False
+
+
+@dataclass
 class OutputConfig:
-    """Noise, integer scaling and the files the command line writes."""
+    """Noise, integer scaling and the files the command line writes.
+
+    Parameters
+    ----------
+    noise_seed : int or None, default None
+        Seed of the Poisson noise; None = the start-up time.
+    adc_offset : float, default 40.0
+        Offset added to the integer and noise images (ADU).
+    int_scale : float or None, default None
+        Integer-image scale; None = 55000 / max pixel.
+    pgm_scale : float or None, default None
+        PGM scale; None = 250 / (5 * rms deviation).
+    float_image_path : str or None, default "floatimage.bin"
+        Raw float32 image written by the command line (None = not written).
+    int_image_path : str or None, default "intimage.img"
+        Noiseless SMV image (None = not written).
+    pgm_path : str or None, default "image.pgm"
+        8-bit PGM image (None = not written).
+    noise_image_path : str or None, default "noiseimage.img"
+        SMV image with Poisson noise (None = not written).
+    write_pgm : bool, default True
+        Write the PGM image.
+    write_noise : bool, default True
+        Write the noise image.
+    fdump_path : str or None, default "Fdump.bin"
+        Fdump cache written after reading an HKL file.
+    printout : bool, default False
+        Per-pixel diagnostics on stdout (all pixels, or ``printout_pixel`` = (fast, slow)).
+    printout_pixel : sequence of int or None, default None
+        The (fast, slow) pixel of ``printout``; None = every pixel.
+    progress : bool, default True
+        Show a progress bar on stderr (command line).
+    nxmx_path : str or None, default None
+        NXmx (NeXus/HDF5) file of the image (None = not written; see :mod:`nanobrag.io.nxmx`).
+    nxmx_data : str, default "float32"
+        NXmx data: "float32" photons or "int32" counts.
+    nxmx_compression : str, default "gzip"
+        "gzip", "bitshuffle-lz4" (needs hdf5plugin) or "none".
+    saturation : int or None, default None
+        Saturation (counts) of int32 NXmx data and the miniCBF Count_cutoff; None = 2**31 - 1.
+    cbf_path : str or None, default None
+        miniCBF file (int32 counts, through fabio; None = not written).
+    png_path : str or None, default None
+        8-bit PNG preview (None = not written).
+    png_scale : str, default "legacy"
+        PNG grey levels: "legacy" (the PGM's scale) or "log".
+    """
 
     #: seed of the Poisson noise; None = the start-up time.
     noise_seed: Optional[int] = None
@@ -250,6 +520,30 @@ class OutputConfig:
     printout: bool = False
     printout_pixel: Optional[Sequence[int]] = None
     progress: bool = True
+    #: the field's formats (None: not written; see nanobrag.format_outputs): NXmx/HDF5,
+    #: its data ("float32" photons or "int32" counts) and compression ("gzip", "bitshuffle-lz4", "none").
+    nxmx_path: Optional[str] = None
+    nxmx_data: str = "float32"
+    nxmx_compression: str = "gzip"
+    #: saturation (counts) of int32 NXmx data and the miniCBF Count_cutoff; None = 2**31 - 1.
+    saturation: Optional[int] = None
+    cbf_path: Optional[str] = None
+    #: 8-bit PNG preview; png_scale "legacy" (the PGM's grey levels) or "log".
+    png_path: Optional[str] = None
+    png_scale: str = "legacy"
+
+
+#: The legacy command-line parser behind :meth:`Config.from_args`.  It lives in
+#: :mod:`nanobrag.legacy_flags`, which builds Configs and so imports this module;
+#: it installs itself here (:func:`set_argument_parser`) when imported, and
+#: ``nanobrag/__init__`` imports it, so the import arrows point one way.
+_argument_parser: Optional[Callable[..., "Config"]] = None
+
+
+def set_argument_parser(parse: Callable[..., "Config"]) -> None:
+    """Install ``parse(argv, cwd=None) -> Config`` as the parser of :meth:`Config.from_args`."""
+    global _argument_parser
+    _argument_parser = parse
 
 
 @dataclass
@@ -262,7 +556,31 @@ class DetectorResponseConfig:
     noise, gain, the ADC offset (``output.adc_offset``) and the integer depth.
     The noise stream is seeded by ``output.noise_seed``.  The defaults change
     nothing: the noise image is the plain Poisson image (``nanobrag-noisify``
-    sets its own legacy defaults, e.g. 3 % calibration error).
+    sets its own legacy defaults, e.g. 3 % calibration error).  See
+    specs/detector_response.md.
+
+    Parameters
+    ----------
+    psf_type : str, default "none"
+        Point-spread function: "none", "gauss" (Gaussian) or "fiber" (fibre-optic taper).
+    psf_fwhm_um : float, default 46.0
+        PSF full width at half maximum (um); 0 switches the PSF off.  May be a tensor (gradients).
+    psf_radius_px : int, default 0
+        Rendering radius of the PSF (pixels); 0 = automatic from each pixel's photons.
+    readout_noise_adu : float, default 0.0
+        Gaussian read-out noise added after the PSF (ADU, rms).
+    flicker_noise : float, default 0.0
+        Fractional source fluctuation, drawn per pixel (0.05 = 5 %).
+    calibration_noise : float, default 0.0
+        Fractional per-pixel gain error (0.03 = 3 %).
+    calibration_seed : int or None, default None
+        Seed of the calibration error; None = the legacy default (generator state +123456789).
+    gain_adu_per_photon : float, default 1.0
+        ADU per photon.
+    photon_scale : float, default 1.0
+        Input value -> photons per pixel (noisify: fluence * r_e^2 * -scale); 1 for nanobrag images.
+    bits : int, default 16
+        Integer depth of the images: 16 or 32 (noisify writes header-only files for any other value).
     """
 
     #: point-spread function: "none", "gauss" (Gaussian) or "fiber" (fibre-optic taper).
@@ -321,6 +639,37 @@ class Config:
 
     Build one directly, or from legacy command-line arguments with
     :meth:`Config.from_args`.
+
+    Parameters
+    ----------
+    crystal : CrystalConfig
+        Unit cell, orientation, size and mosaicity.
+    structure_factors : StructureFactorConfig
+        Where F(hkl) comes from.
+    beam : BeamConfig
+        Incident beam.
+    detector : DetectorConfig
+        Detector size, placement, orientation and sensor.
+    sampling : SamplingConfig
+        Spindle sweep, sub-pixel sampling, resolution cut.
+    background : BackgroundConfig
+        Flat background.
+    output : OutputConfig
+        Noise, integer scaling and the files the command line writes.
+    amorphous : AmorphousSample or None, default None
+        Amorphous background (the legacy nonBragg) added to the image; with neither a cell nor a
+        matrix it is rendered alone.
+    response : DetectorResponseConfig
+        Detector response (PSF, flicker, calibration and read-out noise, gain) of the noise image.
+    phi_mode : str, default "spec"
+        "spec": physically correct phi rotation at every step (default); "c-parity": reproduce the
+        legacy phi = 0 carry-over.
+    engine : str, default "torch"
+        Default engine for :func:`nanobrag.simulate`: "torch" or "c".
+    device : str, default "cpu"
+        Torch device ("cpu", "cuda", "cuda:1", ...).
+    dtype : str, default "float64"
+        Torch dtype name: "float64" or "float32".
     """
 
     crystal: CrystalConfig = field(default_factory=CrystalConfig)
@@ -330,6 +679,8 @@ class Config:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    #: amorphous background added to the image; with neither a cell nor a matrix it is rendered alone.
+    amorphous: Optional[AmorphousSample] = None
     #: detector response (PSF, extra noise, gain, bit depth) applied to the noise image.
     response: DetectorResponseConfig = field(default_factory=DetectorResponseConfig)
     #: "spec": physically correct phi rotation at every step (default);
@@ -349,9 +700,9 @@ class Config:
         File names are resolved against ``cwd`` (default: the current directory).
         Raises :class:`ConfigError` naming the flag and what was expected.
         """
-        from .legacy_flags import config_from_args
-
-        return config_from_args(argv, cwd=cwd)
+        if _argument_parser is None:  # pragma: no cover - nanobrag/__init__ imports legacy_flags
+            raise RuntimeError("import nanobrag.legacy_flags to parse legacy arguments")
+        return _argument_parser(argv, cwd=cwd)
 
     def copy(self) -> "Config":
         """A deep copy (tensors and arrays are copied too; use with care on large tables)."""
@@ -365,8 +716,12 @@ class Config:
         _check_choice("detector.convention", self.detector.convention, CONVENTIONS)
         _check_choice("detector.pivot", self.detector.pivot, PIVOTS)
         _check_choice("crystal.shape", self.crystal.shape, CRYSTAL_SHAPES)
+        _check_choice("output.nxmx_data", self.output.nxmx_data, ("float32", "int32"))
+        _check_choice("output.nxmx_compression", self.output.nxmx_compression, ("gzip", "bitshuffle-lz4", "none"))
+        _check_choice("output.png_scale", self.output.png_scale, ("legacy", "log"))
         c = self.crystal
-        if c.cell is None and c.mosflm_matrix is None:
+        bragg = c.cell is not None or c.mosflm_matrix is not None
+        if not bragg and self.amorphous is None:
             raise ConfigError("crystal: give a unit cell (crystal.cell, -cell) or an orientation matrix (crystal.mosflm_matrix, -mat)")
         if c.cell is not None and len(c.cell) != 6:
             raise ConfigError(f"crystal.cell must hold 6 numbers (a b c alpha beta gamma), got {len(c.cell)}")
@@ -378,7 +733,7 @@ class Config:
         if c.mosaic_domains is not None and int(c.mosaic_domains) != c.mosaic_domains:
             raise ConfigError("crystal.mosaic_domains must be an integer")
         sf = self.structure_factors
-        if sf.table is None and _value(sf.default_F) == 0.0:
+        if bragg and sf.table is None and _value(sf.default_F) == 0.0:
             raise ConfigError(
                 "structure factors: no HKL table (-hkl or an Fdump cache) and default_F is 0, so every pixel would be 0; "
                 "give -hkl FILE or -default_F F"
@@ -407,6 +762,8 @@ class Config:
         _check_vec("sampling.spindle_axis", s.spindle_axis)
         if s.oversample is not None and int(s.oversample) != s.oversample:
             raise ConfigError("sampling.oversample must be an integer")
+        if self.amorphous is not None:
+            _check_amorphous(self.amorphous)
         o = self.output
         if o.printout_pixel is not None:
             _check_len("output.printout_pixel", o.printout_pixel, 2)
@@ -419,6 +776,29 @@ def _value(x: Any) -> float:
     if hasattr(x, "detach"):
         return float(x.detach().cpu())
     return float(x)
+
+
+def _check_amorphous(a: "AmorphousSample") -> None:
+    if not isinstance(a.table, AmorphousTable):
+        raise ConfigError(f"amorphous.table must be an AmorphousTable (nanobrag.io.read_stol_table), got {type(a.table).__name__}")
+    stol = a.table.stol_per_m()
+    if not np.all(np.isfinite(stol)) or np.any(np.diff(stol) <= 0):
+        raise ConfigError(
+            f"amorphous.table ({a.table.source or 'in memory'}): sin(theta)/lambda must be finite and increase "
+            "strictly down the table"
+        )
+    for name in ("thickness_mm", "width_mm", "height_mm"):
+        v = _value(getattr(a, name))
+        if not (math.isfinite(v) and v >= 0):
+            raise ConfigError(f"amorphous.{name} must be a finite number >= 0 (mm), got {v}")
+    mw = _value(a.molecular_weight_g_mol)
+    if not (math.isfinite(mw) and mw > 0):
+        raise ConfigError(f"amorphous.molecular_weight_g_mol must be a finite number > 0 (g/mol), got {mw}")
+    density = _value(a.density_g_cm3)
+    if not (math.isfinite(density) and density >= 0):
+        raise ConfigError(f"amorphous.density_g_cm3 must be a finite number >= 0 (g/cm^3), got {density}")
+    if a.molecules is not None and not math.isfinite(_value(a.molecules)):
+        raise ConfigError(f"amorphous.molecules must be a finite number, got {_value(a.molecules)}")
 
 
 def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:

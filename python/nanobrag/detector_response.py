@@ -231,7 +231,7 @@ def _c_response(values, r: DetectorResponseConfig, fwhm_px, adc, seed, noise, as
 def _torch_response(image, r: DetectorResponseConfig, fwhm_px, adc, seed, noise) -> ResponseImages:
     import torch
 
-    from .torch_impl import detector_response as tdr
+    from . import detector_response_torch as tdr
 
     t = image if isinstance(image, torch.Tensor) else torch.as_tensor(np.asarray(image, dtype=np.float64))
     if not t.is_floating_point():

@@ -32,7 +32,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .config import DEFAULT_FLUENCE, Config, ConfigError
+from . import io as nb_io
+from .config import DEFAULT_FLUENCE, Config, ConfigError, set_argument_parser
 
 __all__ = [
     "Flag",
@@ -203,6 +204,8 @@ class _State:
         self.inputs: Dict[str, Tuple[str, str]] = {}
         #: the amorphous table's option (-stol, -4stol or -Q: the last one given wins)
         self.stol_option: Optional[str] = None
+        #: -amorphous_* options: AmorphousSample field -> value, "table" -> (typed, file, column kind)
+        self.amorphous: Dict[str, Any] = {}
 
     def note(self, text: str) -> None:
         if text not in self.info.notes:
@@ -422,10 +425,37 @@ def _apply_file(option: str) -> Apply:
     return apply
 
 
+def _apply_input_setting(option: str) -> Apply:
+    """Remember an option that qualifies an input file (read in _load_files)."""
+
+    def apply(st: _State, typed: str, values: Tuple[Any, ...]) -> None:
+        st.inputs[option] = (typed, values)
+
+    return apply
+
+
 def _apply_stol(option: str) -> Apply:
     def apply(st: _State, typed: str, values: Tuple[str, ...]) -> None:
         st.inputs[option] = (typed, values[0])
         st.stol_option = option
+
+    return apply
+
+
+def _apply_amorphous(*attrs: str) -> Apply:
+    """-amorphous_* options: collected, then turned into Config.amorphous after parsing (_load_files)."""
+
+    def apply(st: _State, typed: str, values: Tuple[Any, ...]) -> None:
+        for attr in attrs:
+            st.amorphous[attr] = values[0]
+        st.amorphous.setdefault("given", []).append(typed)
+
+    return apply
+
+
+def _apply_amorphous_table(kind: str) -> Apply:
+    def apply(st: _State, typed: str, values: Tuple[str, ...]) -> None:
+        st.amorphous["table"] = (typed, values[0], kind)
 
     return apply
 
@@ -547,6 +577,19 @@ FLAGS: Tuple[Flag, ...] = (
     Flag("-hkl", SF, "structure factors: text file of h k l F (space group P1); the table is then "
          "cached in the -dump file", _apply_file("-hkl"), (_FILE,), "FILE", ("-hklin",),
          "the -dump cache if it exists"),
+    Flag("-mtz", SF, "structure factors from an MTZ file: amplitudes, or intensities as F = sqrt(max(I, 0)), "
+         "expanded from its space group to P1 with Friedel mates; its cell unless -cell or -mat",
+         _apply_file("-mtz"), (_FILE,), "FILE.mtz", default="none"),
+    Flag("-mtz_column", SF, "MTZ column to read (F, I, or one of an F(+)/F(-) or I(+)/I(-) pair)",
+         _apply_file("-mtz_column"), (Value("file"),), "LABEL",
+         default="the first amplitude column, else anomalous pair, else intensity", expects_text="a column label"),
+    Flag("-pdb", SF, "structure factors computed from an atomic model (PDB or mmCIF) to the detector's "
+         "resolution; its cell unless -cell or -mat", _apply_file("-pdb"), (_FILE,), "FILE", default="none"),
+    Flag("-pdb_anomalous", SF, "add f' and f'' at the run's wavelength to the -pdb form factors",
+         _apply_input_setting("-pdb_anomalous")),
+    Flag("-bulk_solvent", SF, "flat (Babinet) bulk solvent for -pdb: F * (1 - KSOL exp(-BSOL s^2))",
+         _apply_input_setting("-bulk_solvent"), (_nonneg(), _nonneg("Angstrom^2")), "KSOL BSOL",
+         default="none (typical 0.75 200)"),
     Flag("-default_F", SF, "F (electrons) of every reflection the table lacks, inside and outside its "
          "h, k, l range", _setter("structure_factors.default_F"), (_num("electrons"),), "F", default="0"),
     Flag("-dump", SF, "binary cache of the structure factors: written after reading -hkl, read when "
@@ -727,6 +770,27 @@ FLAGS: Tuple[Flag, ...] = (
     Flag("-dmin", S, "skip scattering finer than this resolution (Angstrom)", _setter("sampling.dmin_A"),
          (_nonneg("Angstrom"),), "A", default="0 (off)"),
     # ---- background
+    Flag("-amorphous_stol", BG, "amorphous sample in the beam (the legacy nonBragg background, added to the "
+         "image): F of one molecule against sin(theta)/lambda (1/Angstrom); unlike -stol it is rendered",
+         _apply_amorphous_table("stol"), (_FILE,), "FILE", default="none"),
+    Flag("-amorphous_4stol", BG, "as -amorphous_stol with the first column in 4 sin(theta)/lambda",
+         _apply_amorphous_table("4stol"), (_FILE,), "FILE"),
+    Flag("-amorphous_Q", BG, "as -amorphous_stol with the first column in Q = 4 pi sin(theta)/lambda",
+         _apply_amorphous_table("Q"), (_FILE,), "FILE"),
+    Flag("-amorphous_thick", BG, "amorphous sample thickness along the beam (mm)",
+         _apply_amorphous("thickness_mm"), (_nonneg("mm"),), "MM", default="0.1"),
+    Flag("-amorphous_width", BG, "amorphous sample width (mm); clipped to -beamsize",
+         _apply_amorphous("width_mm"), (_nonneg("mm"),), "MM", default="0.1"),
+    Flag("-amorphous_height", BG, "amorphous sample height (mm); clipped to -beamsize",
+         _apply_amorphous("height_mm"), (_nonneg("mm"),), "MM", default="0.1"),
+    Flag("-amorphous_size", BG, "amorphous sample thickness, width and height (mm)",
+         _apply_amorphous("thickness_mm", "width_mm", "height_mm"), (_nonneg("mm"),), "MM", default="0.1"),
+    Flag("-amorphous_density", BG, "amorphous sample density (g/cm^3)", _apply_amorphous("density_g_cm3"),
+         (_nonneg("g/cm^3"),), "G_CM3", default="1"),
+    Flag("-amorphous_MW", BG, "molecular weight of the amorphous material (g/mol)",
+         _apply_amorphous("molecular_weight_g_mol"), (_pos("g/mol"),), "G_MOL", default="18"),
+    Flag("-amorphous_molecules", BG, "molecules of amorphous material in the beam; replaces -amorphous_density",
+         _apply_amorphous("molecules"), (_num(),), "N", default="from the density"),
     Flag("-water", BG, "edge of a water cube in the beam, giving a flat background (um)",
          _setter("background.water_um"), (_nonneg("um"),), "UM", default="0"),
     # ---- outputs
@@ -750,6 +814,22 @@ FLAGS: Tuple[Flag, ...] = (
          ("-adcoffset", "-adc_offset"), "40"),
     Flag("-seed", O, "seed of the Poisson noise", _setter("output.noise_seed"), (_int(),), "N",
          default="the start-up time"),
+    Flag("-nxmx", O, "NeXus/HDF5 (NXmx) image with the run's geometry, for DIALS and XDS",
+         _setter("output.nxmx_path"), (_FILE,), "FILE.h5", default="none"),
+    Flag("-nxmx_data", O, "NXmx pixel type: float32 photons, or int32 counts (rounded, clipped to -saturation)",
+         _setter("output.nxmx_data"), (Value("word", choices=("float32", "int32")),), "float32|int32",
+         default="float32"),
+    Flag("-nxmx_compression", O, "NXmx compression (bitshuffle-lz4 needs hdf5plugin)",
+         _setter("output.nxmx_compression"), (Value("word", choices=("gzip", "bitshuffle-lz4", "none")),),
+         "gzip|bitshuffle-lz4|none", default="gzip"),
+    Flag("-saturation", O, "saturation of int32 NXmx counts and the CBF Count_cutoff (counts)",
+         _setter("output.saturation"), (Value("integer", "counts", low=1),), "COUNTS", default="2147483647"),
+    Flag("-cbf", O, "miniCBF image of int32 counts (photons rounded, clipped to -saturation)",
+         _setter("output.cbf_path"), (_FILE,), "FILE.cbf", default="none"),
+    Flag("-png", O, "8-bit greyscale PNG preview (adxv orientation)", _setter("output.png_path"), (_FILE,),
+         "FILE.png", default="none"),
+    Flag("-png_scale", O, "PNG grey levels: legacy (as the PGM) or log", _setter("output.png_scale"),
+         (Value("word", choices=("legacy", "log")),), "legacy|log", default="legacy"),
     # ---- detector response (the legacy noisify's options; they shape the noise image)
     Flag("-psf", DR, "point-spread function of the noise image: gauss, fiber or none",
          _setter("response.psf_type"), (Value("word", choices=("gauss", "fiber", "none")),), "gauss|fiber|none",
@@ -897,6 +977,9 @@ def config_from_args(argv: Sequence[str], cwd: Optional[str] = None) -> Config:
     return parse_args(argv, cwd)[0]
 
 
+set_argument_parser(config_from_args)
+
+
 _CONVENTION_VECTORS = (
     ("beam", "beam_vector"),
     ("beam", "polar_vector"),
@@ -928,27 +1011,17 @@ def _settle_convention(st: _State) -> None:
 # ----------------------------------------------------------------------------
 
 
-def _io_function(name: str, typed: str):
-    from . import io as nb_io
-
-    fn = getattr(nb_io, name, None)
-    if fn is None:
-        raise NotImplementedError(f"{typed}: nanobrag.io.{name} is not available in this installation")
-    return fn
-
-
-def _read(st: _State, typed: str, option: str, name: str, reader: str, *args: Any) -> Any:
+def _read(st: _State, typed: str, option: str, name: str, reader: Callable[..., Any], *args: Any) -> Any:
     """Read an input file through nanobrag.io; errors name the option and the file."""
     path = st.path(name)
     if not os.path.exists(path):
         raise ConfigError(f"{typed}: file not found: {path}")
     if os.path.isdir(path):
         raise ConfigError(f"{typed}: {path} is a directory, expected a file")
-    fn = _io_function(reader, typed)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = fn(path, *args)
+            result = reader(path, *args)
     except OSError as exc:
         raise ConfigError(f"{typed}: cannot read {name}: {exc.strerror or exc}") from None
     except ValueError as exc:  # nanobrag.io.FormatError
@@ -962,8 +1035,8 @@ def _read(st: _State, typed: str, option: str, name: str, reader: str, *args: An
 
 def _apply_smv_header(st: _State, typed: str, name: str, is_mask: bool) -> None:
     """Take detector geometry from an SMV header with the legacy key semantics."""
-    image = _read(st, typed, "-mask" if is_mask else "-img", name, "read_smv")
-    value_of = _io_function("smv_header_value", typed)
+    image = _read(st, typed, "-mask" if is_mask else "-img", name, nb_io.read_smv)
+    value_of = nb_io.smv_header_value
     data = np.asarray(image.data)
     if data.ndim != 2 or data.size == 0:
         raise ConfigError(f"{typed}: {name} holds no 2-D image")
@@ -1028,34 +1101,104 @@ def _load_files(st: _State) -> None:
     cfg = st.config
     if "-mat" in st.inputs:
         typed, name = st.inputs["-mat"]
-        matrix = np.asarray(_read(st, typed, "-mat", name, "read_mosflm_matrix"), dtype=np.float64)
+        matrix = np.asarray(_read(st, typed, "-mat", name, nb_io.read_mosflm_matrix), dtype=np.float64)
         if matrix.shape != (3, 3):
             raise ConfigError(f"{typed}: {name} gives a matrix of shape {matrix.shape}, expected 3x3")
         cfg.crystal.mosflm_matrix = matrix
     dump_name = cfg.output.fdump_path
     st.info.fdump_path = st.path(dump_name) if dump_name else None
-    if "-hkl" in st.inputs:
+    sf_inputs = [o for o in ("-hkl", "-mtz", "-pdb") if o in st.inputs]
+    for qualifier, needs in (("-mtz_column", "-mtz"), ("-pdb_anomalous", "-pdb"), ("-bulk_solvent", "-pdb")):
+        if qualifier in st.inputs and needs not in st.inputs:
+            raise ConfigError(f"{st.inputs[qualifier][0]} qualifies {needs} FILE, which was not given")
+    if len(sf_inputs) > 1:
+        raise ConfigError(f"{' and '.join(sf_inputs)} both give structure factors; give only one")
+    if sf_inputs and sf_inputs[0] != "-hkl":
+        _load_structure_factor_file(st, sf_inputs[0])
+    elif "-hkl" in st.inputs:
         typed, name = st.inputs["-hkl"]
-        cfg.structure_factors.table = _read(st, typed, "-hkl", name, "read_hkl", cfg.structure_factors.default_F)
+        cfg.structure_factors.table = _read(st, typed, "-hkl", name, nb_io.read_hkl, cfg.structure_factors.default_F)
     elif dump_name and not st.info.example and os.path.isfile(st.path(dump_name)):
         # as the legacy program: without -hkl an existing cache is read, even with -default_F
-        cfg.structure_factors.table = _read(st, "-dump", "-dump", dump_name, "read_fdump")
+        cfg.structure_factors.table = _read(st, "-dump", "-dump", dump_name, nb_io.read_fdump)
         st.info.fdump_read = st.path(dump_name)
         st.note(f"structure factors read from the cache {dump_name} (no -hkl given)")
     if "-sourcefile" in st.inputs:
         typed, name = st.inputs["-sourcefile"]
-        cfg.beam.sources = _read(st, typed, "-sourcefile", name, "read_source_file")
+        cfg.beam.sources = _read(st, typed, "-sourcefile", name, nb_io.read_source_file)
     if st.stol_option is not None:
         typed, name = st.inputs[st.stol_option]
         column_kind = {"-stol": "stol", "-4stol": "4stol", "-Q": "Q"}[st.stol_option]
-        cfg.background.amorphous = _read(st, typed, st.stol_option, name, "read_stol_table", column_kind)
-        st.note(f"{typed} {name} is read but, as in the legacy program, does not change the image")
+        cfg.background.amorphous = _read(st, typed, st.stol_option, name, nb_io.read_stol_table, column_kind)
+        st.note(f"{typed} {name} is read but, as in the legacy program, does not change the image "
+                f"(-amorphous_{typed[1:]} renders it as a background)")
+    _load_amorphous(st)
+
+
+def _load_amorphous(st: _State) -> None:
+    """Config.amorphous from the -amorphous_* options (the table option is required with any of them)."""
+    options = dict(st.amorphous)
+    given = options.pop("given", [])
+    if "table" not in options:
+        if given:
+            raise ConfigError(f"{given[0]} needs the amorphous F(stol) table: give -amorphous_stol FILE "
+                              "(or -amorphous_4stol / -amorphous_Q)")
+        return
+    from .config import AmorphousSample
+
+    typed, name, kind = options.pop("table")
+    table = _read(st, typed, typed, name, nb_io.read_stol_table, kind)
+    if options.get("molecules") == 0:
+        options["molecules"] = None  # 0: from the density, as the legacy nonBragg
+    st.config.amorphous = AmorphousSample(table=table, **options)
+
+
+def _load_structure_factor_file(st: _State, option: str) -> None:
+    """-mtz or -pdb: the P1 table, and the file's cell unless -cell or -mat was given."""
+    cfg = st.config
+    typed, name = st.inputs[option]
+    own_cell = not any(n in ("-cell", "-mat") for n in st.info.names())
+    if option == "-mtz":
+        column = st.inputs.get("-mtz_column", (None, None))[1]
+        found = _read(st, typed, option, name, nb_io.read_mtz, column, cfg.structure_factors.default_F)
+        st.note(f"{typed} {name}: column {'/'.join(found.columns)} ({found.rule}), space group {found.space_group}, "
+                f"{found.reflections_read} reflections expanded to P1 with Friedel mates")
+    else:
+        from .derived import detector_d_min_A
+        from .structure_factors import reciprocal_metric
+
+        model = _read(st, typed, option, name, nb_io.read_model)
+        if own_cell:
+            cfg.crystal.cell, cfg.crystal.mosflm_matrix = model.cell, None
+        d_min = detector_d_min_A(cfg)
+        if cfg.sampling.dmin_A:
+            d_min = max(d_min, float(cfg.sampling.dmin_A))
+        # one reciprocal-lattice step beyond d_min: edge pixels round to the next reflection out
+        pad = float(np.sqrt(np.max(np.diag(reciprocal_metric(model.cell)))))
+        d_grid = 1.0 / (1.0 / d_min + pad)
+        from .io.model import model_structure_factors
+
+        anomalous = "-pdb_anomalous" in st.inputs
+        solvent = st.inputs["-bulk_solvent"][1] if "-bulk_solvent" in st.inputs else None
+        try:
+            found = model_structure_factors(model, d_grid, wavelength_A=cfg.beam.wavelength_A, anomalous=anomalous,
+                                            bulk_solvent=solvent, default_F=cfg.structure_factors.default_F)
+        except ValueError as exc:
+            raise ConfigError(f"{typed}: {name}: {exc}") from None
+        extras = (", with f' and f''" if anomalous else "") + (", flat bulk solvent" if solvent else "")
+        st.note(f"{typed} {name}: F of {found.atoms} atoms ({found.space_group}) to {d_grid:.3g} A "
+                f"(detector edge {d_min:.3g} A){extras}")
+    cfg.structure_factors.table = found.table
+    if own_cell:
+        cfg.crystal.cell, cfg.crystal.mosflm_matrix = found.cell, None
 
 
 def _check_inputs(st: _State) -> None:
     """The legacy "missing input" rule: what to scatter from, and a crystal."""
     cfg = st.config
     problems = []
+    if cfg.amorphous is not None and cfg.crystal.cell is None and cfg.crystal.mosflm_matrix is None:
+        return  # an amorphous sample alone: no crystal, no structure factors needed
     if cfg.structure_factors.table is None and cfg.structure_factors.default_F == 0.0:
         problems.append(
             f"no structure factors: give -hkl FILE, a nonzero -default_F, or have the cache "

@@ -1,29 +1,35 @@
 """Legacy output conversions of a rendered float image, shared by both engines.
 
-From a :class:`~nanobrag.results.SimulationResult` this module computes what
-the legacy program prints and writes after rendering, with its exact
-arithmetic: the statistics (max, mean, rms, rmsd), the noiseless integer SMV
-image, the 8-bit PGM image and the Poisson-noise SMV image, and
-:func:`write_legacy_outputs` writes those files.
+Pure functions of the float image, the engine's derived geometry (its ROI,
+pixel size and oversampling), the detector mask and the output settings
+(``config.output``): what the legacy program prints and writes after
+rendering, with its exact arithmetic -- the statistics (max, mean, rms,
+rmsd), the noiseless integer SMV image, the 8-bit PGM image and the
+Poisson-noise SMV image.  :func:`write_legacy_outputs` writes those files for
+a :class:`~nanobrag.results.SimulationResult`, which also offers each of them
+as a property.
 
-Rendered pixels are those inside the inclusive ROI and not masked (mask value
-0).  Pixels outside the ROI are 0 in every output; masked pixels are 0 in the
-float image and therefore ``round(adc)`` in the integer image.
+Rendered pixels are those inside the inclusive ROI and not masked
+(:mod:`nanobrag.masks`).  Pixels outside the ROI are 0 in every output; masked
+pixels are 0 in the float image and therefore ``round(adc)`` in the integer
+image.
 """
 from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 
+from . import seeds
+from .c_engine import random_streams
 from .io.atomic import atomic_write_many
 from .io.float_image import float_image_bytes
 from .io.pgm import pgm_bytes
 from .io.smv import SMVHeader, smv_bytes
+from .masks import rendered_mask, roi_mask
 
 __all__ = [
     "ImageStatistics",
@@ -62,40 +68,11 @@ class ImageStatistics:
     n: int
 
 
-def _float_image(result) -> np.ndarray:
-    image = np.asarray(result.float_image)
+def _checked(float_image: Any) -> np.ndarray:
+    image = np.asarray(float_image)
     if image.dtype != np.float32 or image.ndim != 2:
-        raise ValueError(f"SimulationResult.float_image must be a 2-D float32 array, got {image.dtype} {image.shape}")
+        raise ValueError(f"the float image must be a 2-D float32 array, got {image.dtype} {image.shape}")
     return image
-
-
-def _roi_mask(result) -> np.ndarray:
-    """Boolean (slow, fast): pixels inside the inclusive ROI (``geometry.roi`` = fast_min, fast_max, slow_min, slow_max)."""
-    slow, fast = _float_image(result).shape
-    roi = result.geometry.roi
-    if roi is None:
-        roi = result.config.detector.roi
-    inside = np.ones((slow, fast), dtype=bool)
-    if roi is not None:
-        fmin, fmax, smin, smax = (int(v) for v in roi)
-        f = np.arange(fast)
-        s = np.arange(slow)
-        inside = ((s >= smin) & (s <= smax))[:, None] & ((f >= fmin) & (f <= fmax))[None, :]
-    return inside
-
-
-def _rendered_mask(result) -> np.ndarray:
-    """Boolean (slow, fast): pixels the legacy loop renders (inside the ROI, mask value not 0)."""
-    rendered = _roi_mask(result)
-    mask = result.config.detector.mask
-    if mask is not None:
-        mask = np.asarray(mask)
-        if mask.shape != rendered.shape:
-            raise ValueError(
-                f"detector.mask has shape {mask.shape} but the image is {rendered.shape} (slow, fast)"
-            )
-        rendered = rendered & (mask != 0)
-    return rendered
 
 
 def _sequential_sum(values: np.ndarray) -> float:
@@ -105,10 +82,25 @@ def _sequential_sum(values: np.ndarray) -> float:
     return float(np.cumsum(values, dtype=np.float64)[-1])
 
 
-def image_statistics(result) -> ImageStatistics:
-    """max_I (and where), mean, rms, rmsd, sum, sum of squares, count: the legacy statistics, in its arithmetic."""
-    image = _float_image(result)
-    rendered = _rendered_mask(result)
+def image_statistics(float_image: Any, geometry, mask: Any = None) -> ImageStatistics:
+    """The legacy statistics of the rendered pixels, in its arithmetic.
+
+    Parameters
+    ----------
+    float_image : numpy.ndarray of float32, shape (slow, fast)
+        The rendered image (photons per pixel).
+    geometry : Geometry
+        The engine's derived geometry (``roi``, ``pixel_size_m``, ``oversample`` are used).
+    mask : array_like, optional
+        The detector mask (``config.detector.mask``; 0 = pixel not rendered).
+
+    Returns
+    -------
+    ImageStatistics
+        max_I (and where), mean, rms, rmsd, sum, sum of squares, count.
+    """
+    image = _checked(float_image)
+    rendered = rendered_mask(image.shape, geometry.roi, mask)
     values = image[rendered]  # raster order
     n = int(values.size)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -125,14 +117,14 @@ def image_statistics(result) -> ImageStatistics:
         if above[k] > 0.0:
             max_I = float(values[k])
             slow_index, fast_index = divmod(int(np.flatnonzero(rendered)[k]), image.shape[1])
-            max_x, max_y = _last_subpixel_position(result.geometry, fast_index, slow_index)
+            max_x, max_y = _last_subpixel_position(geometry, fast_index, slow_index)
 
     count = n if n > 0 else 1
     mean = total / count
     count = count if count > 1 else 2
     rms = math.sqrt(sumsqr / (count - 1))
 
-    roi_values = image[_roi_mask(result)].astype(np.float64)
+    roi_values = image[roi_mask(image.shape, geometry.roi)].astype(np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         deviation = roi_values - mean
         sum_dev = _sequential_sum(deviation * deviation)
@@ -154,21 +146,35 @@ def _last_subpixel_position(geometry, fast_index: int, slow_index: int) -> Tuple
     return fdet, sdet
 
 
-def _stats(result) -> ImageStatistics:
-    cache = getattr(result, "_cache", None)
-    if cache is None:
-        return image_statistics(result)
-    if "stats" not in cache:
-        cache["stats"] = image_statistics(result)
-    return cache["stats"]
+def _stats_of(float_image, geometry, mask, stats) -> ImageStatistics:
+    return stats if stats is not None else image_statistics(float_image, geometry, mask)
 
 
-def int_image_scale(result) -> float:
-    """``output.int_scale`` when > 0, else 55000 / max_I (1.0 when max_I <= 0)."""
-    given = result.config.output.int_scale
+def int_image_scale(float_image: Any, geometry, output, mask: Any = None, *, stats: Optional[ImageStatistics] = None) -> float:
+    """``output.int_scale`` when > 0, else 55000 / max_I (1.0 when max_I <= 0).
+
+    Parameters
+    ----------
+    float_image : numpy.ndarray of float32, shape (slow, fast)
+        The rendered image (photons per pixel).
+    geometry : Geometry
+        The engine's derived geometry (its ``roi``; see :func:`image_statistics`).
+    output : OutputConfig
+        The output settings (``config.output``).
+    mask : array_like, optional
+        The detector mask (``config.detector.mask``).
+    stats : ImageStatistics, optional
+        :func:`image_statistics` of the same image, when already computed.
+
+    Returns
+    -------
+    float
+        Integer-image ADU per photon.
+    """
+    given = output.int_scale
     if given is not None and float(given) > 0.0:
         return float(given)
-    max_I = _stats(result).max_I
+    max_I = _stats_of(float_image, geometry, mask, stats).max_I
     return INT_IMAGE_FULL_SCALE / max_I if max_I > 0.0 else 1.0
 
 
@@ -184,11 +190,29 @@ def _c_cast_to_unsigned(values: np.ndarray, bits: int) -> np.ndarray:
     return (as_int & ((1 << bits) - 1)).astype(np.uint16 if bits == 16 else np.uint8)
 
 
-def int_image(result) -> np.ndarray:
-    """The noiseless uint16 image of ``-intfile``: floorf(clip(f*scale + adc, 0, 65535) + 0.5); 0 outside the ROI."""
-    image = _float_image(result)
-    scale = int_image_scale(result)
-    adc = float(result.config.output.adc_offset)
+def int_image(float_image: Any, geometry, output, mask: Any = None, *, stats: Optional[ImageStatistics] = None) -> np.ndarray:
+    """The noiseless image of ``-intfile``: floorf(clip(f*scale + adc, 0, 65535) + 0.5); 0 outside the ROI.
+
+    Parameters
+    ----------
+    float_image : numpy.ndarray of float32, shape (slow, fast)
+        The rendered image (photons per pixel).
+    geometry : Geometry
+        The engine's derived geometry (its ``roi``; see :func:`image_statistics`).
+    output : OutputConfig
+        The output settings (``config.output``).
+    mask : array_like, optional
+        The detector mask (``config.detector.mask``).
+    stats : ImageStatistics, optional
+        :func:`image_statistics` of the same image, when already computed.
+
+    Returns
+    -------
+    numpy.ndarray of uint16, shape (slow, fast)
+    """
+    image = _checked(float_image)
+    scale = int_image_scale(image, geometry, output, mask, stats=stats)
+    adc = float(output.adc_offset)
     with np.errstate(over="ignore", invalid="ignore"):
         value = image.astype(np.float64) * scale + adc
         value = np.where(value > UINT16_MAX, UINT16_MAX, value)
@@ -196,76 +220,108 @@ def int_image(result) -> np.ndarray:
         # floorf takes a float: the double is rounded to float32 first
         rounded = np.floor((value + 0.5).astype(np.float32))
     out = _c_cast_to_unsigned(rounded.astype(np.float64), 16)
-    out[~_roi_mask(result)] = 0
+    out[~roi_mask(image.shape, geometry.roi)] = 0
     return out
 
 
-def pgm_image_scale(result) -> float:
-    """``output.pgm_scale`` when > 0, else 250 / (5 rmsd) (the int-image scale when rmsd <= 0)."""
-    given = result.config.output.pgm_scale
+def pgm_image_scale(float_image: Any, geometry, output, mask: Any = None, *, stats: Optional[ImageStatistics] = None) -> float:
+    """``output.pgm_scale`` when > 0, else 250 / (5 rmsd) (the int-image scale when rmsd <= 0).
+
+    Parameters
+    ----------
+    float_image : numpy.ndarray of float32, shape (slow, fast)
+        The rendered image (photons per pixel).
+    geometry : Geometry
+        The engine's derived geometry (its ``roi``; see :func:`image_statistics`).
+    output : OutputConfig
+        The output settings (``config.output``).
+    mask : array_like, optional
+        The detector mask (``config.detector.mask``).
+    stats : ImageStatistics, optional
+        :func:`image_statistics` of the same image, when already computed.
+
+    Returns
+    -------
+    float
+        PGM grey levels per photon.
+    """
+    given = output.pgm_scale
     if given is not None and float(given) > 0.0:
         return float(given)
-    rmsd = _stats(result).rmsd
-    return 250.0 / (5.0 * rmsd) if rmsd > 0.0 else int_image_scale(result)
+    stats = _stats_of(float_image, geometry, mask, stats)
+    rmsd = stats.rmsd
+    return 250.0 / (5.0 * rmsd) if rmsd > 0.0 else int_image_scale(float_image, geometry, output, mask, stats=stats)
 
 
-def pgm_image(result) -> np.ndarray:
-    """The uint8 image of ``-pgmfile``: min(255, f*scale) truncated; 0 outside the ROI."""
-    image = _float_image(result)
-    scale = pgm_image_scale(result)
+def pgm_image(float_image: Any, geometry, output, mask: Any = None, *, stats: Optional[ImageStatistics] = None,
+              scale: Optional[float] = None) -> np.ndarray:
+    """The image of ``-pgmfile``: min(255, f*scale) truncated; 0 outside the ROI.
+
+    Parameters
+    ----------
+    float_image : numpy.ndarray of float32, shape (slow, fast)
+        The rendered image (photons per pixel).
+    geometry : Geometry
+        The engine's derived geometry (its ``roi``; see :func:`image_statistics`).
+    output : OutputConfig
+        The output settings (``config.output``).
+    mask : array_like, optional
+        The detector mask (``config.detector.mask``).
+    stats : ImageStatistics, optional
+        :func:`image_statistics` of the same image, when already computed.
+    scale : float, optional
+        Grey levels per photon; default :func:`pgm_image_scale` (a front end with its own rule passes it).
+
+    Returns
+    -------
+    numpy.ndarray of uint8, shape (slow, fast)
+    """
+    image = _checked(float_image)
+    if scale is None:
+        scale = pgm_image_scale(image, geometry, output, mask, stats=stats)
     with np.errstate(over="ignore", invalid="ignore"):
         value = image.astype(np.float64) * scale
         value = np.where(value > 255.0, 255.0, value)
     out = _c_cast_to_unsigned(value, 8)
-    out[~_roi_mask(result)] = 0
+    out[~roi_mask(image.shape, geometry.roi)] = 0
     return out
 
 
-def _resolve_noise_seed(result, seed: Optional[int]) -> int:
-    if seed is None:
-        seed = result.config.output.noise_seed
-    if seed is None:
-        seed = int(time.time())  # the legacy default: the start-up time
-    return int(seed)
+def noise_image_with_counts(float_image: Any, config, seed: Optional[int] = None) -> Tuple[np.ndarray, int, float]:
+    """(uint16 noise image, overloads, photons) from the legacy Poisson generator.
 
-
-def noise_image_with_counts(result, seed: Optional[int] = None) -> Tuple[np.ndarray, int, float]:
-    """(uint16 noise image, overloads, photons) from the C engine's legacy Poisson generator.
-
-    seed: the user-level ``-seed`` value; None = ``config.output.noise_seed``,
-    then the current time.
+    See :func:`nanobrag.c_engine.random_streams.noise_image`: the ROI, the adc
+    offset and the random draws that precede the noise come from ``config``;
+    seed None = ``config.output.noise_seed``, then the clock.  With a detector
+    response (``config.response.active()``) the image is noisify's pipeline
+    instead (:mod:`nanobrag.detector_response`).
     """
-    response = getattr(result.config, "response", None)
+    seed = seeds.noise_seed(config.output, seed)
+    response = getattr(config, "response", None)
     if response is not None and response.active():
-        return _response_noise_image(result, _resolve_noise_seed(result, seed))
-    from .c_engine import engine as c_engine
-
-    image, overloads, photons = c_engine.noise_image(
-        result.config, _float_image(result), _resolve_noise_seed(result, seed)
-    )
-    return image, overloads, photons
+        return _response_noise_image(float_image, config, seed)
+    return random_streams.noise_image(config, _checked(float_image), seed)
 
 
-def _response_noise_image(result, seed: int) -> Tuple[np.ndarray, int, float]:
+def _response_noise_image(float_image: Any, config, seed: int) -> Tuple[np.ndarray, int, float]:
     """The noise image through the detector response (``config.response``): noisify's pipeline, 0 outside the ROI."""
     from .config import ConfigError
     from .detector_response import apply_detector_response
 
-    config = result.config
     if int(config.response.bits) != 16:
         raise ConfigError("response.bits: nanobrag writes 16-bit SMV noise images; use nanobrag-noisify for 32 bits")
     images = apply_detector_response(
-        _float_image(result), config.response, pixel_size_mm=float(config.detector.pixel_size_mm),
+        _checked(float_image), config.response, pixel_size_mm=float(config.detector.pixel_size_mm),
         adc_offset_adu=float(config.output.adc_offset), seed=seed, noise=True, engine="c",
     )
     image = images.noise_image
-    image[~_roi_mask(result)] = 0
+    image[~roi_mask(image.shape, config.detector.roi)] = 0
     return image, int(images.stats.overloads), float(images.stats.photons)
 
 
-def noise_image(result, seed: Optional[int] = None) -> np.ndarray:
+def noise_image(float_image: Any, config, seed: Optional[int] = None) -> np.ndarray:
     """The uint16 ``-noisefile`` image (see :func:`noise_image_with_counts`)."""
-    return noise_image_with_counts(result, seed=seed)[0]
+    return noise_image_with_counts(float_image, config, seed=seed)[0]
 
 
 def write_legacy_outputs(result, *, directory: str = ".", noise_seed: Optional[int] = None) -> List[str]:
@@ -277,19 +333,23 @@ def write_legacy_outputs(result, *, directory: str = ".", noise_seed: Optional[i
     is written, and all files are staged before any is renamed into place.
     Returns the paths written.
     """
-    out = result.config.output
-    header = SMVHeader.from_geometry(result.geometry)
+    config, geometry = result.config, result.geometry
+    out, mask = config.output, config.detector.mask
+    image = _checked(result.float_image)
+    stats = image_statistics(image, geometry, mask)
+    header = SMVHeader.from_geometry(geometry)
     files = {}
 
     def target(name: Optional[str]) -> Optional[str]:
         return None if name is None else os.path.join(directory, os.fspath(name))
 
     if target(out.float_image_path):
-        files[target(out.float_image_path)] = float_image_bytes(_float_image(result))
+        files[target(out.float_image_path)] = float_image_bytes(image)
     if target(out.int_image_path):
-        files[target(out.int_image_path)] = smv_bytes(int_image(result), header)
+        files[target(out.int_image_path)] = smv_bytes(int_image(image, geometry, out, mask, stats=stats), header)
     if out.write_pgm and target(out.pgm_path):
-        files[target(out.pgm_path)] = pgm_bytes(pgm_image(result), pgm_image_scale(result))
+        scale = pgm_image_scale(image, geometry, out, mask, stats=stats)
+        files[target(out.pgm_path)] = pgm_bytes(pgm_image(image, geometry, out, mask, stats=stats), scale)
     if out.write_noise and target(out.noise_image_path):
-        files[target(out.noise_image_path)] = smv_bytes(noise_image(result, seed=noise_seed), header)
+        files[target(out.noise_image_path)] = smv_bytes(noise_image(image, config, seed=noise_seed), header)
     return atomic_write_many(files)

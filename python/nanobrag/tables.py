@@ -86,17 +86,40 @@ class AmorphousTable:
 
     ``stol_per_A`` holds sin(theta)/lambda in 1/Angstrom after the unit
     conversion of the flag that named the file (``-stol``, ``-4stol``, ``-Q``).
-    The legacy program reads such a table but never uses it; nanobrag
-    validates it and keeps it for provenance only.
+    nanoBragg reads such a table but never uses it; the amorphous background
+    (:class:`nanobrag.config.AmorphousSample`, the legacy nonBragg) renders it.
+    ``F_missing`` marks rows whose F was missing (F is 0 there).  A reader
+    also keeps the file's first column and the legacy factor that turns it
+    into 1/m (``file_column``, ``file_multiplier_per_m``), so that the
+    engines get the very doubles the legacy program computed.
     """
 
     stol_per_A: np.ndarray
     F: np.ndarray
     source: Optional[str] = None
     column_kind: str = "stol"  # "stol", "4stol" or "Q": what the file's first column held
+    F_missing: Optional[np.ndarray] = None
+    file_column: Optional[np.ndarray] = None
+    file_multiplier_per_m: Optional[float] = None
 
     def __post_init__(self) -> None:
         self.stol_per_A = np.asarray(self.stol_per_A, dtype=np.float64)
         self.F = np.asarray(self.F, dtype=np.float64)
         if self.stol_per_A.shape != self.F.shape or self.F.ndim != 1 or self.F.size < 1:
             raise ValueError("AmorphousTable needs two 1-D columns of equal, non-zero length")
+        if self.F_missing is not None:
+            self.F_missing = np.asarray(self.F_missing, dtype=bool).reshape(self.F.shape)
+        if self.file_column is not None:
+            self.file_column = np.asarray(self.file_column, dtype=np.float64).reshape(self.F.shape)
+
+    def stol_per_m(self) -> np.ndarray:
+        """sin(theta)/lambda (1/m): the file column times the legacy factor when known, else stol_per_A * 1e10."""
+        if self.file_column is not None and self.file_multiplier_per_m is not None:
+            return self.file_column * float(self.file_multiplier_per_m)
+        return self.stol_per_A * 1e10
+
+    def F_or_nan(self) -> np.ndarray:
+        """F with NaN where it was missing (engines use 0 there and skip it for the end values)."""
+        if self.F_missing is None:
+            return self.F.copy()
+        return np.where(self.F_missing, np.nan, self.F)

@@ -56,10 +56,21 @@ def _remove_quietly(path: str) -> None:
 
 
 def atomic_write_many(files: Mapping[Union[str, "os.PathLike[str]"], Payload]) -> List[str]:
-    """Write every ``{path: bytes or an iterable of byte chunks}`` entry atomically.
+    """Write several files atomically.
 
     All temporary files are written first; only then are they renamed onto
-    their destinations (in the mapping's order).  Returns the paths written.
+    their destinations (in the mapping's order), so a failure leaves no
+    partial file behind.
+
+    Parameters
+    ----------
+    files : mapping of path to bytes or iterable of bytes
+        Destination and content (one bytes object or an iterable of chunks).
+
+    Returns
+    -------
+    list of str
+        The paths written.
     """
     staged: List[Tuple[str, str]] = []
     try:
@@ -81,5 +92,18 @@ def atomic_write_many(files: Mapping[Union[str, "os.PathLike[str]"], Payload]) -
 
 
 def atomic_write(path: Union[str, "os.PathLike[str]"], payload: Payload) -> str:
-    """Write one file atomically (see :func:`atomic_write_many`); returns its path."""
+    """Write one file atomically (see :func:`atomic_write_many`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination.
+    payload : bytes or iterable of bytes
+        The content.
+
+    Returns
+    -------
+    str
+        The path written.
+    """
     return atomic_write_many({path: payload})[0]

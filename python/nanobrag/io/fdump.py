@@ -55,7 +55,20 @@ def fdump_bytes(table: StructureFactorTable) -> List[bytes]:
 
 
 def write_fdump(path, table: StructureFactorTable) -> str:
-    """Write ``table`` as a legacy Fdump cache (atomically); returns the path."""
+    """Write ``table`` as a legacy Fdump cache (atomically).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination.
+    table : StructureFactorTable
+        The structure factors.
+
+    Returns
+    -------
+    str
+        The path written.
+    """
     return atomic_write(path, fdump_bytes(table))
 
 
@@ -80,8 +93,21 @@ def _parse_header(path, raw: bytes):
 def read_fdump(path) -> StructureFactorTable:
     """Read a legacy Fdump cache, reproducing the legacy reader (see the module docstring).
 
-    Raises :class:`FormatError` when the header is not six integers followed by
-    whitespace, or when the file size does not match the grid the header announces.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The cache file.
+
+    Returns
+    -------
+    StructureFactorTable
+        The grid the header announces.
+
+    Raises
+    ------
+    FormatError
+        When the header is not six integers followed by whitespace, or when
+        the file size does not match the grid the header announces.
     """
     with open(path, "rb") as handle:
         raw = handle.read()

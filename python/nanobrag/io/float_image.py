@@ -23,12 +23,42 @@ def float_image_bytes(image_float32: np.ndarray) -> bytes:
 
 
 def write_float_image(path, image_float32: np.ndarray) -> str:
-    """Write a (slow, fast) float32 image as raw little-endian float32 (atomically); returns the path."""
+    """Write a (slow, fast) float32 image as raw little-endian float32 (atomically).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination.
+    image_float32 : numpy.ndarray of float32, shape (slow, fast)
+        The image, written row-major.
+
+    Returns
+    -------
+    str
+        The path written.
+    """
     return atomic_write(path, float_image_bytes(image_float32))
 
 
 def read_float_image(path, shape: Tuple[int, int]) -> np.ndarray:
-    """Read a raw little-endian float32 image of ``shape`` = (slow, fast); error if the size differs."""
+    """Read a raw little-endian float32 image.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The image file.
+    shape : (int, int)
+        (slow, fast) pixel counts; the file holds no header.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (slow, fast)
+
+    Raises
+    ------
+    FormatError
+        When the file size differs from ``4 * slow * fast`` bytes.
+    """
     slow, fast = (int(n) for n in shape)
     expected = 4 * slow * fast
     actual = os.path.getsize(path)

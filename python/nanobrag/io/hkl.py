@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+from ..structure_factors import dense_table
 from ..tables import StructureFactorTable
 from ._numbers import parse_float, parse_int
 from .errors import FormatError
@@ -31,9 +32,23 @@ _AXES = ("h", "k", "l")
 def read_hkl(path, default_F: float = 0.0) -> StructureFactorTable:
     """Read an ``h k l F`` text file into a dense P1 :class:`StructureFactorTable`.
 
-    default_F: F (electrons) of every grid point the file does not list.
-    Raises :class:`FormatError` naming the file and line for a malformed record,
-    and for a file without any reflection.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The text file: one reflection per line, integer h, k, l then F.
+    default_F : float, default 0.0
+        F (electrons) of every grid point the file does not list.
+
+    Returns
+    -------
+    StructureFactorTable
+        The dense grid spanning the smallest to the largest h, k, l listed.
+
+    Raises
+    ------
+    FormatError
+        Naming the file and line for a malformed record, and for a file
+        without any reflection.
     """
     indices = []
     amplitudes = []
@@ -53,13 +68,4 @@ def read_hkl(path, default_F: float = 0.0) -> StructureFactorTable:
     if not indices:
         raise FormatError(path, "no reflections found (expected lines of 'h k l F')")
 
-    hkl = np.array(indices, dtype=np.int64)
-    hkl_min = hkl.min(axis=0)
-    shape = tuple(int(n) for n in hkl.max(axis=0) - hkl_min + 1)
-    # the legacy grid is zero-filled and prefilled only when default_F != 0 (so -0.0 gives +0.0)
-    grid = np.full(shape, float(default_F)) if default_F != 0.0 else np.zeros(shape)
-    flat = np.ravel_multi_index(tuple((hkl - hkl_min).T), shape)
-    # a repeated triple keeps its last F: the first hit in reversed order is the last record
-    unique_flat, first_in_reversed = np.unique(flat[::-1], return_index=True)
-    grid.reshape(-1)[unique_flat] = np.asarray(amplitudes, dtype=np.float64)[::-1][first_in_reversed]
-    return StructureFactorTable(hkl_min=tuple(int(v) for v in hkl_min), amplitudes=grid, source=os.fspath(path))
+    return dense_table(np.array(indices, dtype=np.int64), amplitudes, default_F, source=os.fspath(path))

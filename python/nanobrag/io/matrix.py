@@ -16,7 +16,23 @@ __all__ = ["read_mosflm_matrix"]
 
 
 def read_mosflm_matrix(path) -> np.ndarray:
-    """The (3, 3) matrix: rows x, y, z; columns a*, b*, c* (1/Angstrom times lambda in Angstrom)."""
+    """Read a MOSFLM orientation matrix: the first nine numbers of the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The matrix file.
+
+    Returns
+    -------
+    numpy.ndarray, shape (3, 3)
+        Rows x, y, z; columns a*, b*, c* (1/Angstrom times lambda in Angstrom).
+
+    Raises
+    ------
+    FormatError
+        Fewer than nine numbers, or a value that is not a number.
+    """
     numbers = []
     with open(path, "r", encoding="latin-1") as handle:
         for lineno, line in enumerate(handle, start=1):

@@ -35,12 +35,40 @@ def pgm_bytes(data_uint8: np.ndarray, scale: Optional[float]) -> List[bytes]:
 
 
 def write_pgm(path, data_uint8: np.ndarray, scale: Optional[float]) -> str:
-    """Write a uint8 (slow, fast) image (atomically); ``scale`` goes in the comment line (None: no comment)."""
+    """Write a uint8 (slow, fast) image as binary PGM (atomically).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination.
+    data_uint8 : numpy.ndarray of uint8, shape (slow, fast)
+        The pixels.
+    scale : float or None
+        Written in the "# pixels scaled by" comment line; None: no comment.
+
+    Returns
+    -------
+    str
+        The path written.
+    """
     return atomic_write(path, pgm_bytes(data_uint8, scale))
 
 
 def read_pgm(path) -> Tuple[np.ndarray, Optional[float]]:
-    """(uint8 image (slow, fast), scale from the "# pixels scaled by" comment or None)."""
+    """Read a binary PGM image.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The image file.
+
+    Returns
+    -------
+    image : numpy.ndarray of uint8, shape (slow, fast)
+        The pixels.
+    scale : float or None
+        The value of the "# pixels scaled by" comment, if present.
+    """
     with open(path, "rb") as handle:
         raw = handle.read()
     if not raw.startswith(b"P5"):

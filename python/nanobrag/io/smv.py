@@ -263,7 +263,24 @@ def _parse_layout_int(path, fields: Mapping[str, str], key: str) -> int:
 
 
 def read_smv(path) -> SMVImage:
-    """Read an SMV file, honouring HEADER_BYTES and BYTE_ORDER; data is uint16 (slow, fast)."""
+    """Read an SMV file, honouring HEADER_BYTES and BYTE_ORDER.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The image file.
+
+    Returns
+    -------
+    SMVImage
+        The raw header text, its fields and the uint16 (slow, fast) pixels.
+
+    Raises
+    ------
+    FormatError
+        Not an SMV header, a required key (HEADER_BYTES, SIZE1, SIZE2) missing
+        or malformed, an unsupported BYTE_ORDER or TYPE, or a truncated file.
+    """
     with open(path, "rb") as handle:
         raw = handle.read()
     if not raw.startswith(b"{"):
@@ -310,5 +327,20 @@ def smv_bytes(data_uint16: np.ndarray, header: SMVHeader) -> List[bytes]:
 
 
 def write_smv(path, data_uint16: np.ndarray, header: SMVHeader) -> str:
-    """Write a uint16 (slow, fast) image with ``header`` (atomically); returns the path."""
+    """Write a uint16 (slow, fast) image with an SMV header (atomically).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination.
+    data_uint16 : numpy.ndarray of uint16, shape (slow, fast)
+        The pixels.
+    header : SMVHeader
+        The header values (see :meth:`SMVHeader.from_geometry`).
+
+    Returns
+    -------
+    str
+        The path written.
+    """
     return atomic_write(path, smv_bytes(data_uint16, header))

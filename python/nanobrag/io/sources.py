@@ -19,5 +19,17 @@ SOURCE_COLUMNS = ("X_m", "Y_m", "Z_m", "weight", "wavelength_m")
 
 
 def read_source_file(path) -> SourceTable:
-    """Read a source list into a :class:`SourceTable` (rows X, Y, Z, weight, lambda; NaN = missing)."""
+    """Read a source list into a :class:`SourceTable`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Text file, one source per line: X Y Z (position, m), weight, lambda (m);
+        trailing columns may be missing.
+
+    Returns
+    -------
+    SourceTable
+        Rows X, Y, Z, weight, lambda; NaN where a column is missing.
+    """
     return SourceTable(rows=read_columns(path, SOURCE_COLUMNS), source=os.fspath(path))

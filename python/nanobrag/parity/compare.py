@@ -15,6 +15,7 @@ import numpy as np
 
 from ..api import simulate, trace
 from ..config import Config, PHI_MODES
+from ..masks import rendered_mask
 from ..results import Geometry, SimulationResult
 
 __all__ = ["compare", "ParityReport", "QuantityReport", "Tolerance", "TRACE_ORDER", "GEOMETRY_ORDER"]
@@ -33,6 +34,7 @@ GEOMETRY_ORDER: Tuple[str, ...] = (
     "misset_rad", "a_star_per_A", "b_star_per_A", "c_star_per_A", "cell_volume_A3",
     "a_m", "b_m", "c_m", "n_cells", "recommended_oversample", "oversample", "steps",
     "fluence_photons_per_m2", "flux_photons_per_s", "water_background", "interpolate", "roi",
+    "bragg", "amorphous_size_m", "amorphous_density_g_m3", "amorphous_molecules", "amorphous_steps",
 )
 
 #: Per-step trace quantities in loop-nest order (names of docs/architecture.md).
@@ -44,7 +46,7 @@ TRACE_ORDER: Tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Tolerance:
-    """|a - b| <= atol + rtol * max(|a|, |b|), with atol = floor * (largest |value| of the quantity).
+    """Agreement test ``|a - b| <= atol + rtol * max(|a|, |b|)``, with ``atol = floor * max |value|`` of the quantity.
 
     The scale-relative floor keeps values that cancel to ~0 (an F_latt
     between spots, a vector component along an axis) from reporting huge
@@ -94,7 +96,23 @@ DEFAULT_TOLERANCES: Dict[str, Dict[str, Tolerance]] = {
 
 @dataclass
 class QuantityReport:
-    """How one quantity compares: C value vs torch value."""
+    """How one quantity compares: C value vs torch value.
+
+    Parameters
+    ----------
+    name : str
+        Field of :class:`~nanobrag.Geometry`, trace array name or "image".
+    stage : {"geometry", "trace", "image"}
+        Where the quantity comes from.
+    max_abs_diff, max_rel_diff : float
+        Largest absolute and relative differences.
+    worst_index : tuple of int or None
+        Index of the worst element.
+    ok : bool
+        Within the tolerance.
+    c_value, torch_value : object
+        The compared values.
+    """
 
     name: str
     stage: str  # "geometry", "trace" or "image"
@@ -126,7 +144,21 @@ class ImageReport:
 
 @dataclass
 class ParityReport:
-    """Result of :func:`compare`.  ``first_divergence`` is None when the engines agree."""
+    """Result of :func:`compare`.  ``first_divergence`` is None when the engines agree.
+
+    Parameters
+    ----------
+    phi_mode, dtype, device : str
+        The settings compared.
+    pixels : list of (int, int)
+        The traced (slow, fast) pixels.
+    quantities : list of QuantityReport
+        Geometry, trace and image quantities in pipeline order.
+    image : ImageReport or None
+        Whole-image agreement (correlation, totals, worst pixels).
+    warnings : dict of str to list of str
+        Each engine's warnings.
+    """
 
     phi_mode: str
     dtype: str
@@ -251,16 +283,7 @@ def _compare_traces(tc: Dict[str, np.ndarray], tt: Dict[str, np.ndarray], tol: T
 
 
 def _rendered_mask(result: SimulationResult) -> np.ndarray:
-    img = result.float_image
-    inside = np.ones(img.shape, dtype=bool)
-    fmin, fmax, smin, smax = result.geometry.roi
-    s_idx = np.arange(img.shape[0])[:, None]
-    f_idx = np.arange(img.shape[1])[None, :]
-    inside &= (f_idx >= fmin) & (f_idx <= fmax) & (s_idx >= smin) & (s_idx <= smax)
-    mask = result.config.detector.mask
-    if mask is not None:
-        inside &= np.asarray(mask) != 0
-    return inside
+    return rendered_mask(result.float_image.shape, result.geometry.roi, result.config.detector.mask)
 
 
 def _compare_images(rc: SimulationResult, rt: SimulationResult, tol: Tolerance, n_worst: int) -> ImageReport:
@@ -323,9 +346,35 @@ def compare(
 ) -> ParityReport:
     """Compare the C and torch engines on ``config`` (in memory, no files, no subprocess).
 
-    pixels: (slow, fast) pairs to trace; default: the worst pixels of the image
-    comparison, or representative pixels when the images agree.  phi_mode
-    overrides ``config.phi_mode``.  Returns a :class:`ParityReport`.
+    Both engines render the image; their derived geometry is compared field
+    by field (in :data:`GEOMETRY_ORDER`), then the per-step trace of a few
+    pixels (:data:`TRACE_ORDER`), then the images.
+
+    Parameters
+    ----------
+    config : Config
+        The experiment (copied; not modified).
+    pixels : sequence of (int, int), optional
+        (slow, fast) pixels to trace; default the worst pixels of the image
+        comparison, or representative pixels when the images agree.
+    phi_mode : {"spec", "c-parity"}, optional
+        Overrides ``config.phi_mode``.
+    dtype : {"float64", "float32"}, default "float64"
+        Torch engine precision; selects the default tolerances.
+    device : str, default "cpu"
+        Torch engine device.
+    tolerances : dict of str to Tolerance, optional
+        Per-quantity tolerances replacing the defaults of ``dtype``.
+    n_worst : int, default 4
+        How many worst pixels to report (and trace by default).
+    nthreads : int, optional
+        C engine threads.
+
+    Returns
+    -------
+    ParityReport
+        Every quantity's agreement; ``first_divergence`` names the first
+        quantity outside its tolerance, or is None.
     """
     cfg = config.copy()
     if phi_mode is not None:

@@ -94,10 +94,8 @@ def _pixel_counts(config: Config):
     return fpixels, spixels, size_f, size_s
 
 
-def derive_detector(ctx: Context, config: Config, warnings: List[str]) -> DetectorModel:
-    d, b, s = config.detector, config.beam, config.sampling
-    fpixels, spixels, size_f, size_s = _pixel_counts(config)
-    px = ctx.scalar(d.pixel_size_mm) / 1000.0
+def _detector_edges(ctx: Context, d, px):
+    """Detector edge lengths fast, slow (m): pixel count times pixel size, else the given size."""
     if d.detpixels is not None and int(d.detpixels[0]):
         detsize_f = px * int(d.detpixels[0])
     else:
@@ -106,6 +104,16 @@ def derive_detector(ctx: Context, config: Config, warnings: List[str]) -> Detect
         detsize_s = px * int(d.detpixels[1])
     else:
         detsize_s = ctx.scalar(d.detsize_mm[1]) / 1000.0
+    return detsize_f, detsize_s
+
+
+def _convention_setup(ctx: Context, config: Config, px, detsize_f, detsize_s):
+    """The convention's (or the user's) axes, pivot, beam centre and near point, before any rotation.
+
+    Returns (vectors beam, fdet, sdet, odet, twotheta_axis, polar, spindle; pivot;
+    a dict of xbeam, ybeam, fbeam, sbeam, fclose, sclose, xclose, yclose in m).
+    """
+    d, b, s = config.detector, config.beam, config.sampling
 
     def mm(x):
         return None if x is None else ctx.scalar(x) / 1000.0
@@ -142,8 +150,14 @@ def derive_detector(ctx: Context, config: Config, warnings: List[str]) -> Detect
         ybeam = ybeam if ybeam is not None else yclose
         fbeam, sbeam = xbeam, ybeam
         fclose, sclose = xbeam, ybeam
-    beam, fdet, sdet, odet, twotheta_axis, polar, spindle = vectors
+    centre = dict(xbeam=xbeam, ybeam=ybeam, fbeam=fbeam, sbeam=sbeam, fclose=fclose, sclose=sclose,
+                  xclose=xclose, yclose=yclose)
+    return vectors, pivot, centre
 
+
+def _unit_axes(vectors, warnings: List[str]):
+    """Unit beam, fdet, sdet, odet, polar, spindle and vert (odet rebuilt from fdet x sdet when not unit)."""
+    beam, fdet, sdet, odet, twotheta_axis, polar, spindle = vectors
     beam = unitize(beam)[0]
     fdet = unitize(fdet)[0]
     sdet = unitize(sdet)[0]
@@ -155,6 +169,17 @@ def derive_detector(ctx: Context, config: Config, warnings: List[str]) -> Detect
     polar = unitize(polar)[0]
     spindle = unitize(spindle)[0]
     vert = unitize(cross(beam, polar))[0]
+    return beam, fdet, sdet, odet, twotheta_axis, polar, spindle, vert
+
+
+def derive_detector(ctx: Context, config: Config, warnings: List[str]) -> DetectorModel:
+    d = config.detector
+    fpixels, spixels, size_f, size_s = _pixel_counts(config)
+    px = ctx.scalar(d.pixel_size_mm) / 1000.0
+    detsize_f, detsize_s = _detector_edges(ctx, d, px)
+    vectors, pivot, centre = _convention_setup(ctx, config, px, detsize_f, detsize_s)
+    fbeam, sbeam, fclose, sclose = centre["fbeam"], centre["sbeam"], centre["fclose"], centre["sclose"]
+    beam, fdet, sdet, odet, twotheta_axis, polar, spindle, vert = _unit_axes(vectors, warnings)
 
     rotx, roty, rotz = (ctx.scalar(r) / RTD for r in d.rot_deg)
     twotheta = ctx.scalar(d.twotheta_deg) / RTD
@@ -189,14 +214,13 @@ def derive_detector(ctx: Context, config: Config, warnings: List[str]) -> Detect
     orgy = sclose / px + 0.5
     dials = 1000.0 * torch.stack((pix0[2], pix0[1], -pix0[0]))
 
-    roi = _roi(config, fpixels, spixels)
     return DetectorModel(
         fpixels=fpixels,
         spixels=spixels,
         pixel_size=px,
         detsize_f=value_of(detsize_f),
         detsize_s=value_of(detsize_s),
-        convention=conv,
+        convention=d.convention,
         pivot=pivot,
         fdet=fdet,
         sdet=sdet,
@@ -211,20 +235,20 @@ def derive_detector(ctx: Context, config: Config, warnings: List[str]) -> Detect
         distance=distance,
         close_distance=close,
         ratio=ratio,
-        xbeam=xbeam,
-        ybeam=ybeam,
+        xbeam=centre["xbeam"],
+        ybeam=centre["ybeam"],
         fbeam=fbeam,
         sbeam=sbeam,
         fclose=fclose,
         sclose=sclose,
-        xclose=xclose,
-        yclose=yclose,
+        xclose=centre["xclose"],
+        yclose=centre["yclose"],
         orgx=orgx,
         orgy=orgy,
         dials_origin_mm=dials,
         curved=bool(d.curved),
         point_pixel=bool(d.point_pixel),
-        roi=roi,
+        roi=_roi(config, fpixels, spixels),
     )
 
 

@@ -1,6 +1,7 @@
 """simulate() and trace() of the torch engine."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -8,7 +9,8 @@ import torch
 
 from ..config import Config, ConfigError
 from ..results import SimulationResult
-from .context import resolve_context
+from .amorphous import amorphous_values, background_only_plan, derive_amorphous
+from .context import resolve_context, value_of
 from .plan import build_plan
 from .render import DEFAULT_MEMORY_BUDGET, RenderOptions, render
 
@@ -44,18 +46,59 @@ def simulate(
     """Render ``config`` on ``device`` in ``dtype`` (see the package docstring for the options)."""
     ctx = resolve_context(device, dtype)
     config.validate()
+    if config.crystal.cell is None and config.crystal.mosflm_matrix is None:
+        return _background_only(ctx, config, progress, options)
     plan = build_plan(ctx, config)
     opts = _options(plan, progress, options)
     out = render(plan, opts)
     image = out.image
+    geometry = plan.geometry()
+    if config.amorphous is not None:
+        # the amorphous background is added to the Bragg image of the same run
+        model = derive_amorphous(ctx, config, plan.sources.count, plan.warnings)
+        active = plan.active_pixels()
+        values = amorphous_values(ctx, config, plan.detector, plan.layers, plan.sources, plan.oversample,
+                                  plan.fluence, model, active)
+        if config.amorphous.fmap:  # legacy -Fmap: F replaces the pixel value
+            image = image.reshape(-1).index_put((active,), values).view(image.shape)
+        else:
+            image = (image.reshape(-1).index_add(0, active, values)).view(image.shape)
+        geometry = dataclasses.replace(geometry, amorphous_molecules=value_of(model.molecules),
+                                       amorphous_size_m=model.size_m, amorphous_density_g_m3=model.density_g_m3,
+                                       amorphous_steps=int(plan.sources.count) * plan.oversample * plan.oversample)
     return SimulationResult(
         config=config,
         engine="torch",
         float_image=image.detach().to("cpu", torch.float32).numpy(),
-        geometry=plan.geometry(),
+        geometry=geometry,
         warnings=list(plan.warnings),
         omega_sum=out.omega_sum,
         interpolation_switchoff_pixel=out.switchoff_pixel,
+        image=image,
+    )
+
+
+def _background_only(ctx, config: Config, progress, options: Dict[str, Any]) -> SimulationResult:
+    """A run without a crystal: the amorphous background alone."""
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise ConfigError(f"unknown torch engine option(s): {', '.join(unknown)}; known: {', '.join(_OPTIONS)}")
+    bp = background_only_plan(ctx, config)
+    model = derive_amorphous(ctx, config, int(bp.sources.position.shape[0]), bp.warnings)
+    active = bp.active_pixels()
+    values = amorphous_values(ctx, config, bp.detector, bp.layers, bp.sources, bp.oversample, bp.fluence, model,
+                              active)
+    det = bp.detector
+    image = torch.zeros(det.fpixels * det.spixels, dtype=ctx.dtype, device=ctx.device)
+    image = image.index_put((active,), values).view(det.spixels, det.fpixels)
+    if progress is not None:
+        progress(int(active.shape[0]), int(active.shape[0]))
+    return SimulationResult(
+        config=config,
+        engine="torch",
+        float_image=image.detach().to("cpu", torch.float32).numpy(),
+        geometry=bp.geometry(model),
+        warnings=list(bp.warnings),
         image=image,
     )
 

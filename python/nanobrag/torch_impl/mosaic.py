@@ -1,7 +1,7 @@
 """Mosaic domain rotations rebuilt in torch from the legacy random draws.
 
-The uniform deviates come from the C library (the legacy generator and seed,
-:func:`legacy_draws`), so the domains equal the legacy ones; the rotation is
+The uniform deviates come from the legacy generator
+(:mod:`nanobrag.c_engine.random_streams`), so the domains equal the legacy ones; the rotation is
 built here from the spread tensor, so gradients reach the mosaic spread.
 
 Rounding note: the legacy program passes the spread as a C float and forms
@@ -23,18 +23,18 @@ from .context import Context
 __all__ = ["legacy_draws", "legacy_random_misset_rad", "mosaic_matrices"]
 
 
-def legacy_draws(config: Config) -> np.ndarray:
-    """(domains, 3): r1, r2 and the single-precision cap factor of each domain (C library)."""
-    from ..c_engine import engine as c_engine
+def legacy_draws(config: Config, domains: int) -> np.ndarray:
+    """(domains, 3): r1, r2 and the single-precision cap factor of each domain (legacy generator)."""
+    from ..c_engine import random_streams
 
-    return np.asarray(c_engine.mosaic_draws(config), dtype=np.float64)
+    return random_streams.mosaic_draws(config, domains)
 
 
 def legacy_random_misset_rad(config: Config):
-    """The misset angles (rad) the legacy ``-misset random`` draw gives for this Config (C library)."""
-    from ..c_engine import engine as c_engine
+    """The misset angles (rad) the legacy ``-misset random`` draw gives for this Config."""
+    from ..c_engine import random_streams
 
-    return tuple(float(v) for v in c_engine.geometry(config).misset_rad)
+    return random_streams.random_misset_rad(config)
 
 
 def mosaic_matrices(ctx: Context, draws: np.ndarray, spread_rad: torch.Tensor, domains: int) -> torch.Tensor:

@@ -7,18 +7,20 @@ draws with ``torch.poisson`` on the result's device (fast, reproducible for a
 seed and device, but not the legacy sequence).  Both follow the legacy
 layout: value = Poisson(float pixel) + adc offset, clipped at 65535,
 truncated to uint16, 0 outside the ROI.  With a detector response
-(``config.response.active()``) both go through
-:mod:`nanobrag.detector_response` instead (PSF, extra noise, gain).
+(``config.response.active()``) the legacy generator's image goes through it
+(:func:`nanobrag.outputs.noise_image`); for torch generators use
+:func:`nanobrag.detector_response.detector_response_of`.
 """
 from __future__ import annotations
 
-import time
 from typing import Optional
 
 import numpy as np
 import torch
 
 from ..config import ConfigError
+from ..masks import roi_mask
+from ..seeds import noise_seed
 
 __all__ = ["noise_image"]
 
@@ -30,15 +32,10 @@ def noise_image(result, seed: Optional[int] = None, generator: str = "legacy") -
     if generator == "legacy":
         from ..outputs import noise_image as legacy_noise
 
-        return legacy_noise(result, seed=seed)
+        return legacy_noise(result.float_image, result.config, seed=seed)
     if generator != "torch":
         raise ConfigError(f"noise generator must be 'legacy' or 'torch', got {generator!r}")
-    if result.config.response.active():
-        return _response_noise(result, seed)
-    if seed is None:
-        seed = result.config.output.noise_seed
-    if seed is None:
-        seed = int(time.time())
+    seed = noise_seed(result.config.output, seed)
     image = result.image if result.image is not None else torch.as_tensor(result.float_image)
     image = image.detach().to(torch.float32)  # the legacy draws from the float image
     gen = torch.Generator(device=image.device)
@@ -47,22 +44,5 @@ def noise_image(result, seed: Optional[int] = None, generator: str = "legacy") -
     adc = float(result.config.output.adc_offset)
     value = torch.clamp(counts + adc, max=_UINT16_MAX)
     out = torch.trunc(value).to(torch.int32).cpu().numpy().astype(np.uint16)
-    fmin, fmax, smin, smax = (int(v) for v in result.geometry.roi)
-    s = np.arange(out.shape[0])[:, None]
-    f = np.arange(out.shape[1])[None, :]
-    out[~((s >= smin) & (s <= smax) & (f >= fmin) & (f <= fmax))] = 0
-    return out
-
-
-def _response_noise(result, seed: Optional[int]) -> np.ndarray:
-    """The detector response's noise image with torch generators (see nanobrag.detector_response)."""
-    from ..detector_response import detector_response_of
-
-    out = detector_response_of(result, generator="torch", seed=seed).noise_image
-    if out.dtype != np.uint16:
-        raise ConfigError("response.bits: the noise image of a simulation is 16-bit")
-    fmin, fmax, smin, smax = (int(v) for v in result.geometry.roi)
-    s = np.arange(out.shape[0])[:, None]
-    f = np.arange(out.shape[1])[None, :]
-    out[~((s >= smin) & (s <= smax) & (f >= fmin) & (f <= fmax))] = 0
+    out[~roi_mask(out.shape, result.geometry.roi)] = 0
     return out

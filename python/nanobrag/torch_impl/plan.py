@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..config import Config, ConfigError
+from ..masks import rendered_mask
 from ..results import Geometry
 from .context import RTD, Context, value_of
 from .crystal import CrystalModel, derive_crystal
@@ -25,7 +26,7 @@ from .sources import SourceModel, derive_sources
 from .structure_factors import StructureFactorModel, derive_structure_factors
 from .vectors import norm
 
-__all__ = ["Plan", "build_plan", "R_E_SQR", "AVOGADRO"]
+__all__ = ["Plan", "build_plan", "derive_fluence", "R_E_SQR", "AVOGADRO"]
 
 #: Thomson cross section of the electron (m^2), legacy value
 R_E_SQR = 7.94079248018965e-30
@@ -100,14 +101,8 @@ class Plan:
     def active_pixels(self) -> torch.Tensor:
         """Raster indices (slow * fpixels + fast) of the pixels the legacy loop renders, in its order."""
         det = self.detector
-        fmin, fmax, smin, smax = det.roi
-        dev = self.ctx.device
-        fast = torch.arange(det.fpixels, device=dev)
-        slow = torch.arange(det.spixels, device=dev)
-        keep = ((slow >= smin) & (slow <= smax)).unsqueeze(1) & ((fast >= fmin) & (fast <= fmax)).unsqueeze(0)
-        if self.mask is not None:
-            keep = keep & self.mask
-        return torch.nonzero(keep.reshape(-1), as_tuple=False).reshape(-1)
+        keep = rendered_mask((det.spixels, det.fpixels), det.roi, self.mask)
+        return torch.as_tensor(np.flatnonzero(keep), dtype=torch.int64, device=self.ctx.device)
 
     # ------------------------------------------------------------ cell table
     def phi_rotated_cells(self, angles: torch.Tensor) -> torch.Tensor:
@@ -208,6 +203,20 @@ def _mask_tensor(ctx: Context, config: Config, fpixels: int, spixels: int) -> Op
     return torch.as_tensor(arr != 0, device=ctx.device)
 
 
+def derive_fluence(ctx: Context, config: Config):
+    """(fluence tensor (photons/m^2), flux (photons/s)): flux * exposure / beamsize^2 replaces the fluence when given."""
+    b = config.beam
+    beamsize = value_of(b.beamsize_mm) / 1000
+    fluence = ctx.scalar(b.fluence_photons_per_m2)
+    flux = value_of(b.flux_photons_per_s)
+    exposure = value_of(b.exposure_s)
+    if flux != 0.0 and exposure > 0.0 and beamsize >= 0:
+        fluence = ctx.scalar(b.flux_photons_per_s) * ctx.scalar(b.exposure_s) / beamsize / beamsize
+    if exposure > 0.0:
+        flux = value_of(fluence) / exposure * beamsize * beamsize
+    return fluence, flux
+
+
 def build_plan(ctx: Context, config: Config) -> Plan:
     warnings: List[str] = []
     b, xt, s = config.beam, config.crystal, config.sampling
@@ -219,13 +228,7 @@ def build_plan(ctx: Context, config: Config) -> Plan:
     phi, spectral, layers, mosaic = select_sampling(ctx, config, warnings)
 
     beamsize = value_of(b.beamsize_mm) / 1000
-    fluence = ctx.scalar(b.fluence_photons_per_m2)
-    flux = value_of(b.flux_photons_per_s)
-    exposure = value_of(b.exposure_s)
-    if flux != 0.0 and exposure > 0.0 and beamsize >= 0:
-        fluence = ctx.scalar(b.flux_photons_per_s) * ctx.scalar(b.exposure_s) / beamsize / beamsize
-    if exposure > 0.0:
-        flux = value_of(fluence) / exposure * beamsize * beamsize
+    fluence, flux = derive_fluence(ctx, config)
 
     misset = None
     if xt.misset_random:
@@ -253,9 +256,7 @@ def build_plan(ctx: Context, config: Config) -> Plan:
     sources = derive_sources(ctx, config, spectral, wavelength, detector.beam, detector.polar, detector.vert, warnings)
 
     if mosaic.domains > 1 or value_of(mosaic.spread_rad) > 0.0:
-        draws = legacy_draws(config)
-        if draws.shape[0] < mosaic.domains:
-            raise ConfigError(f"mosaic: the C library returned {draws.shape[0]} draws for {mosaic.domains} domains")
+        draws = legacy_draws(config, mosaic.domains)
     else:
         draws = np.zeros((1, 3))
     umats = mosaic_matrices(ctx, draws, mosaic.spread_rad, mosaic.domains)
