@@ -107,10 +107,22 @@ def test_nanobrag_applies_the_response_to_its_noise_image(tmp_path, monkeypatch)
     assert (two / "noiseimage.img").read_bytes()[512:] == one_run[512:]
 
 
-def test_nanobrag_notes_that_nonoise_leaves_nothing_for_the_response(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    assert cli.main(SMALL + ["-psf", "fiber", "-nonoise"]) == 0
-    assert "-nonoise writes none" in capsys.readouterr().err
+def test_nanobrag_nonoise_blurs_the_rendered_image(tmp_path, monkeypatch, capsys):
+    """As noisify -nonoise: without a noise image the PSF goes on the float, integer and PGM images."""
+    from nanobrag.c_engine import response as c_response
+    from nanobrag.detector_response import psf_fwhm_pixels
+
+    plain, blurred = tmp_path / "plain", tmp_path / "blurred"
+    for d, extra in ((plain, []), (blurred, ["-psf", "fiber", "-psf_fwhm", "150", "-psf_radius", "3"])):
+        d.mkdir()
+        monkeypatch.chdir(d)
+        assert cli.main(SMALL + ["-nonoise"] + extra) == 0
+    assert "only the PSF of the detector response applies" in capsys.readouterr().err
+    image = np.fromfile(plain / "floatimage.bin", "<f4").reshape(48, 48)
+    expected, _, _ = c_response.apply_psf(image, "fiber", psf_fwhm_pixels(150, 0.1), 3)
+    np.testing.assert_array_equal(np.fromfile(blurred / "floatimage.bin", "<f4").reshape(48, 48), expected)
+    assert (blurred / "intimage.img").read_bytes() != (plain / "intimage.img").read_bytes()
+    assert not (blurred / "noiseimage.img").exists()
 
 
 def test_nanobrag_response_flags_reach_the_config():

@@ -122,8 +122,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for note in info.notes:
         sys.stderr.write(f"nanobrag: note: {note}\n")
     if config.response.active() and not config.output.write_noise:
-        sys.stderr.write("nanobrag: note: the detector response (-psf, -readout_noise, ...) shapes the noise "
-                         "image, and -nonoise writes none\n")
+        sys.stderr.write("nanobrag: note: with -nonoise only the PSF of the detector response applies (to the "
+                         "float, integer and PGM images, as noisify -nonoise)\n")
 
     if info.nthreads and config.engine == "torch":
         import torch
@@ -158,6 +158,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 bar.close()
         if ctrl_c.requested:
             return _interrupted()
+    if not config.output.write_noise:
+        result = _psf_without_noise(result)
 
     try:
         for line in summary_lines(config, result):
@@ -173,6 +175,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _write_files(config, info, result, cwd, noise_seed)
     except KeyboardInterrupt:
         return _interrupted("some output files may have been written (each one completely or not at all)")
+
+
+def _psf_without_noise(result):
+    """Without a noise image the PSF blurs the rendered image (legacy noisify -nonoise); 0 outside the ROI."""
+    response = result.config.response
+    if response.psf_type == "none" or not float(response.psf_fwhm_um) > 0:
+        return result
+    from .detector_response import apply_detector_response
+    from .masks import roi_mask
+
+    blurred = apply_detector_response(
+        result.float_image, response, pixel_size_mm=float(result.config.detector.pixel_size_mm), noise=False,
+    ).photons
+    blurred[~roi_mask(blurred.shape, result.geometry.roi)] = 0
+    return dataclasses.replace(result, float_image=blurred, _cache={})
 
 
 def _write_files(config: Config, info: ParseInfo, result, cwd: str, noise_seed: int) -> int:
