@@ -159,7 +159,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if ctrl_c.requested:
             return _interrupted()
     if not config.output.write_noise:
-        result = _psf_without_noise(result)
+        try:
+            result = _psf_without_noise(result)
+        except ValueError as exc:  # e.g. an image with inf/NaN pixels
+            return _error(f"cannot apply the PSF: {exc}", EXIT_FAILED)
 
     try:
         for line in summary_lines(config, result):
