@@ -1,0 +1,112 @@
+"""Render one chunk of shots and write its file (runs on a worker, or in-process).
+
+The function takes everything it needs as arguments (the description, the
+chunk, the output folder, the thread count), so any worker may run it and a
+retried task writes the same bytes.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import time
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from ..api import simulate
+from ..config import Config
+from .manifest import Chunk
+from .output import ROTATION_AXIS, write_chunk
+from .spec import DatasetSpec
+from .variation import misset_rotation, shot_args, shot_parameters
+
+__all__ = ["render_chunk", "limit_threads", "worker_device"]
+
+
+def limit_threads(nthreads: Optional[int]) -> None:
+    """Keep torch (and OpenMP libraries loaded later) to ``nthreads`` threads in this process."""
+    if nthreads is None:
+        return
+    import torch
+
+    os.environ["OMP_NUM_THREADS"] = str(nthreads)
+    if torch.get_num_threads() != nthreads:
+        torch.set_num_threads(nthreads)
+
+
+def worker_device(device: str) -> str:
+    """"cuda" on a dask worker becomes "cuda:<worker index mod GPU count>": one GPU per worker."""
+    if device != "cuda":
+        return device
+    try:
+        from distributed import get_worker
+
+        name = get_worker().name
+    except (ImportError, ValueError):
+        return device
+    import torch
+
+    count = torch.cuda.device_count()
+    if count > 1 and isinstance(name, int):
+        return f"cuda:{name % count}"
+    return device
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def render_chunk(spec: DatasetSpec, chunk: Chunk, out_dir: str, nthreads: Optional[int] = None) -> Dict[str, Any]:
+    """Render the shots of ``chunk``, write ``out_dir/chunk.file``; return a small summary.
+
+    Memory: the chunk's frames are held until the file is written
+    (``chunk.count`` x pixels x 4 bytes, plus the compressed file).
+    """
+    start = time.perf_counter()
+    limit_threads(nthreads)
+    base = spec.base_config()
+    frames: List[np.ndarray] = []
+    meta: Dict[str, list] = {k: [] for k in (
+        "shot_index", "misset_deg", "misset_rotation", "reciprocal_cell_lab_per_A", "n_cells",
+        "crystal_size_um", "mosaic_spread_deg", "mosaic_seed", "noise_seed", "fluence_photons_per_m2",
+        "wavelength_A", "distance_mm", "xbeam_mm", "ybeam_mm")}
+    wavelengths: List[float] = []
+    phis: List[float] = []
+    geometry = None
+    for shot in chunk.shots:
+        p = shot_parameters(spec, shot, base)
+        config = Config.from_args(list(spec.base_args) + shot_args(spec, shot, p), cwd=spec.base_dir)
+        config.device = worker_device(config.device)
+        result = simulate(config, nthreads=nthreads)
+        frame = result.float_image if spec.image == "float" else result.noise_image()
+        if frame.dtype.kind == "f" and not np.all(np.isfinite(frame)):
+            raise FloatingPointError(f"shot {shot}: the image holds inf or NaN; nothing written for {chunk.file}")
+        frames.append(frame)
+        g = result.geometry
+        geometry = geometry or g
+        misset = tuple(np.degrees(g.misset_rad))
+        cell_lengths_m = [float(np.linalg.norm(v)) for v in (g.a_m, g.b_m, g.c_m)]
+        meta["shot_index"].append(shot)
+        meta["misset_deg"].append(misset)
+        meta["misset_rotation"].append(misset_rotation(misset))
+        meta["reciprocal_cell_lab_per_A"].append(np.array([g.a_star_per_A, g.b_star_per_A, g.c_star_per_A]))
+        meta["n_cells"].append(g.n_cells)
+        meta["crystal_size_um"].append([n * length * 1e6 for n, length in zip(g.n_cells, cell_lengths_m)])
+        meta["mosaic_spread_deg"].append(np.degrees(g.mosaic_spread_rad))
+        meta["mosaic_seed"].append(config.crystal.mosaic_seed)
+        meta["noise_seed"].append(p.noise_seed)
+        meta["fluence_photons_per_m2"].append(g.fluence_photons_per_m2)
+        meta["wavelength_A"].append(g.wavelength_m * 1e10)
+        meta["distance_mm"].append(g.distance_m * 1e3)
+        meta["xbeam_mm"].append(g.xbeam_m * 1e3)
+        meta["ybeam_mm"].append(g.ybeam_m * 1e3)
+        wavelengths.append(g.wavelength_m * 1e10)
+        if p.phi_deg is not None:
+            phis.append(p.phi_deg)
+    rotation = (np.array(phis), spec.osc_deg, ROTATION_AXIS) if spec.kind == "rotation" else None
+    path = os.path.join(out_dir, chunk.file)
+    write_chunk(path, spec, np.stack(frames), geometry, wavelengths,
+                {k: np.asarray(v) for k, v in meta.items()}, rotation=rotation)
+    return {"chunk": chunk.index, "shots": chunk.count, "seconds": time.perf_counter() - start,
+            "peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}
