@@ -88,7 +88,7 @@ def _per_frame_paths(h5, nframes: int) -> List[str]:
                 if isinstance(obj, h5py.Dataset) and obj.ndim >= 1 and obj.shape[0] == nframes:
                     paths.append(f"{group}/{name}")
     ds = h5[_WAVELENGTH]
-    if ds.ndim >= 1 and ds.shape[0] == nframes:
+    if ds.ndim == 0 or ds.shape[0] == nframes:  # one per frame (a scalar when the chunk has one frame)
         paths.append(_WAVELENGTH)
     return paths
 
@@ -109,7 +109,10 @@ def write_master(out_dir: str, chunks: Sequence[Chunk]) -> str:
             if h5[_DATA].shape != (chunk.count,) + shape:
                 raise ValueError(f"{name}: data shape {h5[_DATA].shape}, expected {(chunk.count,) + shape}")
             for p in per_frame_paths:
-                pieces[p].append(h5[p][()])
+                value = np.asarray(h5[p][()])
+                if p == _WAVELENGTH and value.ndim == 0:  # the writer stores one wavelength as a scalar
+                    value = np.full(chunk.count, value)
+                pieces[p].append(value)
     per_frame = {p: np.concatenate(v) for p, v in pieces.items()}
 
     total = sum(c.count for c in chunks)
