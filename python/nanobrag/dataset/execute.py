@@ -9,6 +9,7 @@ output folder must then be on a file system every worker sees.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -182,7 +183,7 @@ def _run_distributed(spec, folder, missing, finished, client, scheduler, workers
             threads = threads_per_worker or threads
             env = {k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   env=env)
+                                   env=env, silence_logs=logging.ERROR)
             client = own_client = Client(cluster)
         else:
             threads = threads_per_worker or 1

@@ -78,7 +78,10 @@ def render_chunk(spec: DatasetSpec, chunk: Chunk, out_dir: str, nthreads: Option
         p = shot_parameters(spec, shot, base)
         config = Config.from_args(list(spec.base_args) + shot_args(spec, shot, p), cwd=spec.base_dir)
         config.device = worker_device(config.device)
-        result = simulate(config, nthreads=nthreads)
+        # eager torch kernel: compile="auto" decides by the thread count, and compiled images agree with
+        # eager ones to rounding only, so a fixed choice keeps shots independent of the worker
+        options = {"compile": False} if config.engine == "torch" else {}
+        result = simulate(config, nthreads=nthreads, **options)
         frame = result.float_image if spec.image == "float" else result.noise_image()
         if frame.dtype.kind == "f" and not np.all(np.isfinite(frame)):
             raise FloatingPointError(f"shot {shot}: the image holds inf or NaN; nothing written for {chunk.file}")
