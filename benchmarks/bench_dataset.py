@@ -45,7 +45,7 @@ from nanobrag import dataset as D  # noqa: E402
 def spec_for(size: int, shots: int, engine: str, per_chunk: int, n_cells: int = 10) -> D.DatasetSpec:
     return D.spec_from_dict({
         "base": {"args": f"-cell 79 79 38 90 90 90 -default_F 100 -N {n_cells} -lambda 1.0 -distance 100 "
-                         f"-detpixels {size} -pixel {51.2 / size!r} -engine {engine}"},
+                         f"-detpixels {size} -pixel 0.1 -engine {engine}"},
         "dataset": {"kind": "stills", "shots": shots, "seed": 7, "shots_per_chunk": per_chunk},
         "vary": {"orientation": "random"},
     })
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             for size in args.sizes:
-                per_chunk = max(1, args.shots // 4)  # four chunks: both workers of the 2-worker cluster stay busy
+                per_chunk = max(1, args.shots // 2)  # two chunks: one for each worker of the 2-worker cluster
                 spec = spec_for(size, args.shots, args.engine, per_chunk)
                 nanobrag.simulate(D.shot_config(spec, 0), nthreads=1)  # warm this process
                 start = time.perf_counter()

@@ -221,6 +221,12 @@ def test_changed_description_is_refused(stills, tmp_path):
     with pytest.raises(D.DescriptionChanged, match="another description"):
         D.run(changed, serial, workers=0, progress=False)
     assert sorted(p.name for p in serial.iterdir()) == before
+    # a folder that is not a dataset folder is not written into
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(D.SpecError, match="not a dataset folder"):
+        D.run(changed, tmp_path / "other", workers=0, progress=False)
+    assert os.listdir(tmp_path / "other") == ["notes.txt"]
     # an input file's contents are part of the description
     hkl = tmp_path / "f.hkl"
     hkl.write_text("0 0 1 100\n")
@@ -347,3 +353,44 @@ def test_command_run_status_and_refusal(tmp_path):
                              capture_output=True, text=True)
     assert refused.returncode == 2
     assert refused.stderr.startswith("nanobrag-dataset: error:") and "another description" in refused.stderr
+
+
+def test_sase_spectrum_per_shot(tmp_path):
+    nxmx = pytest.importorskip("nxmx")
+    text = f"""
+    [base]
+    args = "{BASE} -N 2"
+    [dataset]
+    shots = 3
+    shots_per_chunk = 2
+    [vary]
+    orientation = "random"
+    spectrum = "sase"
+    spectrum_spikes = 3
+    spectrum_bandwidth_percent = 0.5
+    """
+    spec = D.load_spec(write_spec(tmp_path, text))
+    D.run(spec, tmp_path / "sase", workers=0, progress=False)
+    stored = frames(tmp_path / "sase")
+    rows = D.read_ground_truth(tmp_path / "sase")
+    with h5py.File(tmp_path / "sase" / "master.h5", "r") as f:
+        beam = nxmx.NXmx(f).entries[0].instruments[0].beams[0]
+        spectra = beam.incident_wavelength.to("angstrom").magnitude
+        weights = f["entry/instrument/beam/incident_wavelength_weights"][()]
+    assert spectra.shape == weights.shape == (3, 3)
+    assert np.array_equal(spectra, [[float(x) for x in r["spectrum_A"].split()] for r in rows])
+    assert len({tuple(s) for s in spectra}) == 3  # each shot its own spectrum
+    # 0.5 % FWHM around 1 Angstrom: sigma = 0.0021 A; 0.02 A is over nine sigma
+    assert np.abs(spectra - 1.0).max() < 0.02
+    assert np.array_equal(nanobrag.simulate(D.shot_config(spec, 2)).float_image, stored[2])
+    # the command line: `nanobrag-dataset shot` writes the shot's -sourcefile and prints the command
+    sources = tmp_path / "s2.txt"
+    shown = subprocess.run([sys.executable, "-m", "nanobrag.dataset", "shot", str(tmp_path / "spec.toml"), "2",
+                            "--sources-file", str(sources)], capture_output=True, text=True, check=True).stdout
+    argv = shlex.split(shown.split("&&", 1)[1])
+    assert argv[-2:] == ["-sourcefile", str(sources)]
+    config = Config.from_args(argv[1:], cwd=spec.base_dir)
+    assert np.array_equal(nanobrag.simulate(config).float_image, stored[2])
+    with pytest.raises(D.SpecError, match="gives each shot its own source list"):
+        D.spec_from_dict({"base": {"args": BASE + " -dispersion 0.1"}, "dataset": {"shots": 1},
+                          "vary": {"spectrum": "sase"}})

@@ -5,7 +5,7 @@
     nanobrag-dataset run SPEC.toml --out DIR [--workers N] [--threads-per-worker T]
                                             [--scheduler ADDRESS] [--quiet]
     nanobrag-dataset status DIR
-    nanobrag-dataset shot SPEC.toml INDEX      # the nanobrag command line of one shot
+    nanobrag-dataset shot SPEC.toml INDEX [--sources-file FILE]   # the nanobrag command line of one shot
 
 Exit status: 0 success; 2 bad description or arguments (one line
 ``nanobrag-dataset: error: ...``); 1 the run failed; 130 interrupted (finished
@@ -14,6 +14,7 @@ chunks stay recorded: run again to resume).
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from typing import List, Optional
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     o = sub.add_parser("shot", help="print the nanobrag command line that renders one shot")
     o.add_argument("spec", help="TOML description")
     o.add_argument("index", type=int, help="shot index (0-based)")
+    o.add_argument("--sources-file", default=None,
+                   help="with a per-shot spectrum: where to write the shot's -sourcefile (default "
+                        "shot_INDEX_sources.txt in the current folder)")
     return p
 
 
@@ -70,7 +74,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "shot":
             if not 0 <= args.index < spec.shots:
                 return _error(f"shot index {args.index} outside 0..{spec.shots - 1}", EXIT_USAGE)
-            print(f"cd {shlex.quote(spec.base_dir)} && {shlex.join(shot_command(spec, args.index))}")
+            sources = None
+            if spec.vary.spectrum != "none":
+                from ..io.atomic import atomic_write
+                from .variation import shot_parameters, source_file_text, source_rows
+
+                sources = os.path.abspath(args.sources_file or f"shot_{args.index:06d}_sources.txt")
+                rows = source_rows(spec, shot_parameters(spec, args.index))
+                atomic_write(sources, source_file_text(rows).encode())
+            print(f"cd {shlex.quote(spec.base_dir)} && {shlex.join(shot_command(spec, args.index, sources))}")
             return EXIT_OK
         if args.workers is not None and args.workers < 0:
             return _error(f"--workers must be >= 0, got {args.workers}", EXIT_USAGE)

@@ -96,8 +96,9 @@ class OutputFolder:
         os.makedirs(self.path, exist_ok=True)
         recorded = read_spec_record(self.path)
         if recorded is None:
-            if os.path.exists(self.file(MANIFEST)):
-                raise SpecError(f"{self.path}: {MANIFEST} without {SPEC_FILE}; not a dataset folder of this version")
+            if os.listdir(self.path):
+                raise SpecError(f"{self.path} is not empty and holds no {SPEC_FILE}: not a dataset folder; "
+                                "give a new or empty output folder")
             record = {"format": _FORMAT, "digest": self.spec.digest, "description": self.spec.normalized()}
             atomic_write(self.file(SPEC_FILE), (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
         elif recorded.get("digest") != self.spec.digest:

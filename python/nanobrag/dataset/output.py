@@ -33,10 +33,11 @@ _DETECTOR_DATA = "entry/instrument/detector/data"
 # groups whose datasets hold one entry per frame (first axis)
 _PER_FRAME_GROUPS = ("entry/sample/frame_metadata", "entry/sample/transformations")
 _WAVELENGTH = "entry/instrument/beam/incident_wavelength"
+_WEIGHTS = "entry/instrument/beam/incident_wavelength_weights"
 
 
 def write_chunk(path: str, spec: DatasetSpec, frames: np.ndarray, geometry, wavelengths_A: Sequence[float],
-                frame_metadata: Mapping[str, np.ndarray], rotation=None) -> str:
+                frame_metadata: Mapping[str, np.ndarray], rotation=None, weights=None) -> str:
     """Write one chunk's frames (frame, slow, fast) as an NXmx file at ``path`` (atomically)."""
     from ..io.nxmx import nxmx_bytes
 
@@ -44,6 +45,7 @@ def write_chunk(path: str, spec: DatasetSpec, frames: np.ndarray, geometry, wave
         frames,
         geometry,
         wavelengths_A=np.asarray(wavelengths_A, dtype=np.float64),
+        weights=weights,
         rotation=rotation,
         data_kind="float32" if spec.image == "float" else "int32",
         saturation_value=None if spec.image == "float" else 65535,
@@ -90,6 +92,8 @@ def _per_frame_paths(h5, nframes: int) -> List[str]:
     ds = h5[_WAVELENGTH]
     if ds.ndim == 0 or ds.shape[0] == nframes:  # one per frame (a scalar when the chunk has one frame)
         paths.append(_WAVELENGTH)
+    if _WEIGHTS in h5:  # one spectrum per frame
+        paths.append(_WEIGHTS)
     return paths
 
 
@@ -137,7 +141,7 @@ def write_master(out_dir: str, chunks: Sequence[Chunk]) -> str:
 GROUND_TRUTH_COLUMNS = (
     "shot", "chunk_file", "frame_in_chunk", "misset_x_deg", "misset_y_deg", "misset_z_deg", "n_cells",
     "mosaic_spread_deg", "mosaic_seed", "fluence_photons_per_m2", "wavelength_A", "distance_mm", "xbeam_mm",
-    "ybeam_mm", "phi_deg", "osc_deg", "noise_seed", "shot_args",
+    "ybeam_mm", "phi_deg", "osc_deg", "noise_seed", "spectrum_A", "shot_args",
 )
 
 

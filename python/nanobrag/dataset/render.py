@@ -14,11 +14,10 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from ..api import simulate
-from ..config import Config
 from .manifest import Chunk
 from .output import ROTATION_AXIS, write_chunk
 from .spec import DatasetSpec
-from .variation import misset_rotation, shot_args, shot_parameters
+from .variation import misset_rotation, shot_config, shot_parameters
 
 __all__ = ["render_chunk", "limit_threads", "worker_device"]
 
@@ -76,7 +75,7 @@ def render_chunk(spec: DatasetSpec, chunk: Chunk, out_dir: str, nthreads: Option
     geometry = None
     for shot in chunk.shots:
         p = shot_parameters(spec, shot, base)
-        config = Config.from_args(list(spec.base_args) + shot_args(spec, shot, p), cwd=spec.base_dir)
+        config = shot_config(spec, shot, p)
         config.device = worker_device(config.device)
         # eager torch kernel: compile="auto" decides by the thread count, and compiled images agree with
         # eager ones to rounding only, so a fixed choice keeps shots independent of the worker
@@ -104,12 +103,18 @@ def render_chunk(spec: DatasetSpec, chunk: Chunk, out_dir: str, nthreads: Option
         meta["distance_mm"].append(g.distance_m * 1e3)
         meta["xbeam_mm"].append(g.xbeam_m * 1e3)
         meta["ybeam_mm"].append(g.ybeam_m * 1e3)
-        wavelengths.append(g.wavelength_m * 1e10)
+        if p.spectrum_A is not None:
+            meta.setdefault("spectrum_A", []).append(p.spectrum_A)
+            wavelengths.append(p.spectrum_A)
+        else:
+            wavelengths.append(g.wavelength_m * 1e10)
         if p.phi_deg is not None:
             phis.append(p.phi_deg)
     rotation = (np.array(phis), spec.osc_deg, ROTATION_AXIS) if spec.kind == "rotation" else None
     path = os.path.join(out_dir, chunk.file)
+    # a spectrum per frame: (frames, lines) wavelengths with equal weights (the engines weight lines equally)
+    weights = np.ones((len(wavelengths), len(wavelengths[0]))) if spec.vary.spectrum != "none" else None
     write_chunk(path, spec, np.stack(frames), geometry, wavelengths,
-                {k: np.asarray(v) for k, v in meta.items()}, rotation=rotation)
+                {k: np.asarray(v) for k, v in meta.items()}, rotation=rotation, weights=weights)
     return {"chunk": chunk.index, "shots": chunk.count, "seconds": time.perf_counter() - start,
             "peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}

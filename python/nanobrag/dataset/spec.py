@@ -8,7 +8,8 @@ Sections and keys (units in the names; every key but ``[base] args`` and
                   phi0_deg, osc_deg (rotation only)
     [vary]        orientation = "fixed" | "random", n_cells = [min, max],
                   mosaic_spread_deg = [min, max], fluence_rel_sigma,
-                  wavelength_rel_sigma, distance_sigma_mm, beam_center_sigma_mm
+                  wavelength_rel_sigma, distance_sigma_mm, beam_center_sigma_mm,
+                  spectrum = "none" | "sase", spectrum_spikes, spectrum_bandwidth_percent
     [output]      format = "nxmx", image = "float" | "noise", compression = "gzip" | "none"
 
 The *normalized* description (every default filled in, file names of the base
@@ -39,6 +40,7 @@ IMAGES = ("float", "noise")
 FORMATS = ("nxmx",)
 COMPRESSIONS = ("gzip", "none")
 ORIENTATIONS = ("fixed", "random")
+SPECTRA = ("none", "sase")
 
 # Options a shot sets itself: the base arguments must not give them when the
 # matching variation is on (the shot's value would silently replace the base's).
@@ -70,6 +72,11 @@ class Vary:
     distance_sigma_mm: float = 0.0
     #: direct-beam position: base + sigma z on X and on Y (mm)
     beam_center_sigma_mm: float = 0.0
+    #: per-shot spectrum: "none" or "sase" (``spectrum_spikes`` equal-weight lines whose
+    #: wavelengths are drawn from a Gaussian envelope of FWHM ``spectrum_bandwidth_percent``)
+    spectrum: str = "none"
+    spectrum_spikes: int = 8
+    spectrum_bandwidth_percent: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,9 @@ class DatasetSpec:
                 "wavelength_rel_sigma": v.wavelength_rel_sigma,
                 "distance_sigma_mm": v.distance_sigma_mm,
                 "beam_center_sigma_mm": v.beam_center_sigma_mm,
+                "spectrum": v.spectrum,
+                "spectrum_spikes": v.spectrum_spikes,
+                "spectrum_bandwidth_percent": v.spectrum_bandwidth_percent,
             },
             "output": {"format": self.format, "image": self.image, "compression": self.compression},
         }
@@ -193,7 +203,12 @@ def spec_from_dict(data: Mapping[str, Any], base_dir: Optional[str] = None, sour
         wavelength_rel_sigma=r.number("vary", vary, "wavelength_rel_sigma", 0.0, low=0.0, below=0.2),
         distance_sigma_mm=r.number("vary", vary, "distance_sigma_mm", 0.0, low=0.0),
         beam_center_sigma_mm=r.number("vary", vary, "beam_center_sigma_mm", 0.0, low=0.0),
+        spectrum=r.choice("vary", vary, "spectrum", SPECTRA, "none"),
+        spectrum_spikes=r.integer("vary", vary, "spectrum_spikes", 8, low=1),
+        spectrum_bandwidth_percent=r.number("vary", vary, "spectrum_bandwidth_percent", 0.2, low=0.0, below=20.0),
     )
+    if v.spectrum == "none" and ("spectrum_spikes" in vary or "spectrum_bandwidth_percent" in vary):
+        raise SpecError(f"{source}: [vary] spectrum_spikes and spectrum_bandwidth_percent apply to spectrum = \"sase\" only")
     fmt = r.choice("output", output, "format", FORMATS, "nxmx")
     image = r.choice("output", output, "image", IMAGES, "float")
     compression = r.choice("output", output, "compression", COMPRESSIONS, "gzip")
@@ -249,6 +264,8 @@ def _check_base(source: str, kind: str, v: Vary, config: Config, given: set) -> 
     if v.beam_center_sigma_mm > 0 and (config.detector.xbeam_mm is None or config.detector.ybeam_mm is None):
         raise SpecError(f"{source}: [vary] beam_center_sigma_mm needs -Xbeam and -Ybeam in [base] args "
                         "(the jitter is added to them)")
+    if v.spectrum != "none":
+        refuse(("-sourcefile", "-dispersion", "-dispsteps"), "[vary] spectrum gives each shot its own source list")
     if v.wavelength_rel_sigma > 0 and config.beam.sources is not None:
         raise SpecError(f"{source}: [vary] wavelength_rel_sigma varies -lambda, but a -sourcefile in [base] args "
                         "gives every source its own wavelength")

@@ -20,7 +20,8 @@ import numpy as np
 from ..config import Config
 from .spec import DatasetSpec
 
-__all__ = ["ShotParameters", "shot_parameters", "shot_args", "shot_config", "shot_command",
+__all__ = ["ShotParameters", "shot_parameters", "shot_args", "shot_config", "shot_command", "source_rows",
+           "source_file_text",
            "random_misset_deg", "misset_rotation", "STREAMS"]
 
 #: stream numbers of the varied quantities (part of the file format: never renumber)
@@ -33,7 +34,12 @@ STREAMS = {
     "distance": 5,
     "beam_center": 6,
     "noise": 7,
+    "spectrum": 8,
 }
+#: the legacy source distance (m): a source sits there against the beam; only the direction matters
+SOURCE_DISTANCE_M = 10.0
+#: Gaussian FWHM / sigma
+_FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 _SEED_MAX = 2**31 - 1  # legacy seeds are C ints
 
 
@@ -56,12 +62,15 @@ class ShotParameters:
     osc_deg: Optional[float] = None
     #: Poisson-noise seed (``-seed``): drawn for every shot, used when the stored image is "noise"
     noise_seed: int = 0
+    #: wavelengths of the spectrum's lines (Angstrom), one source each
+    spectrum_A: Optional[Tuple[float, ...]] = None
 
     def as_row(self) -> Dict[str, Any]:
         """Flat dict for the ground-truth table."""
         row = asdict(self)
         m = row.pop("misset_deg")
         row["misset_x_deg"], row["misset_y_deg"], row["misset_z_deg"] = m if m is not None else (None,) * 3
+        row["spectrum_A"] = None if self.spectrum_A is None else " ".join(repr(x) for x in self.spectrum_A)
         return row
 
 
@@ -103,7 +112,7 @@ def shot_parameters(spec: DatasetSpec, shot: int, base: Optional[Config] = None)
         raise IndexError(f"shot index {shot} outside 0..{spec.shots - 1}")
     v = spec.vary
     needs_base = v.fluence_rel_sigma > 0 or v.wavelength_rel_sigma > 0 or v.distance_sigma_mm > 0 \
-        or v.beam_center_sigma_mm > 0
+        or v.beam_center_sigma_mm > 0 or v.spectrum != "none"
     if needs_base and base is None:
         base = spec.base_config()
     p: Dict[str, Any] = {"shot": shot}
@@ -132,6 +141,11 @@ def shot_parameters(spec: DatasetSpec, shot: int, base: Optional[Config] = None)
         zx, zy = _stream(spec, shot, "beam_center").standard_normal(2)
         p["xbeam_mm"] = float(base.detector.xbeam_mm) + v.beam_center_sigma_mm * float(zx)
         p["ybeam_mm"] = float(base.detector.ybeam_mm) + v.beam_center_sigma_mm * float(zy)
+    if v.spectrum == "sase":
+        centre = p.get("wavelength_A", float(base.beam.wavelength_A))
+        sigma = centre * v.spectrum_bandwidth_percent / 100.0 / _FWHM_PER_SIGMA
+        z = _stream(spec, shot, "spectrum").standard_normal(v.spectrum_spikes)
+        p["spectrum_A"] = tuple(sorted(centre + sigma * float(x) for x in z))
     if spec.kind == "rotation":
         p["phi_deg"] = spec.phi0_deg + shot * spec.osc_deg
         p["osc_deg"] = spec.osc_deg
@@ -171,20 +185,59 @@ def shot_args(spec: DatasetSpec, shot: int, params: Optional[ShotParameters] = N
     return out
 
 
-def shot_config(spec: DatasetSpec, shot: int) -> Config:
+def source_rows(spec: DatasetSpec, params: ShotParameters) -> Optional[np.ndarray]:
+    """The shot's ``-sourcefile`` table (X, Y, Z in m, weight, wavelength in m), or None without a spectrum.
+
+    Every line sits ``SOURCE_DISTANCE_M`` against the base's beam direction
+    (the legacy default position) with weight 1 (the engines ignore weights).
+    """
+    if params.spectrum_A is None:
+        return None
+    from ..c_engine.engine import geometry
+
+    beam = np.asarray(geometry(spec.base_config()).beam_vector, dtype=np.float64)
+    rows = np.empty((len(params.spectrum_A), 5))
+    rows[:, :3] = -SOURCE_DISTANCE_M * beam
+    rows[:, 3] = 1.0
+    rows[:, 4] = np.asarray(params.spectrum_A) * 1e-10
+    return rows
+
+
+def source_file_text(rows: np.ndarray) -> str:
+    """A source table as ``-sourcefile`` text whose numbers parse back to the same doubles."""
+    return "".join(" ".join(repr(float(x)) for x in row) + "\n" for row in rows)
+
+
+def shot_config(spec: DatasetSpec, shot: int, params: Optional[ShotParameters] = None) -> Config:
     """The Config of shot ``shot``: ``Config.from_args(base args + shot_args)``.
 
-    ``nanobrag.simulate(shot_config(spec, i))`` renders exactly the stored
-    frame ``i`` (the noise image, when the dataset stores one, is
-    ``result.noise_image()``: the shot's ``-seed`` is in the Config).
+    With a per-shot spectrum its source table is set as ``-sourcefile`` would
+    set it (:func:`source_rows`).  ``nanobrag.simulate(shot_config(spec, i))``
+    renders exactly the stored frame ``i`` (the noise image, when the dataset
+    stores one, is ``result.noise_image()``: the shot's ``-seed`` is in the Config).
     """
-    return Config.from_args(list(spec.base_args) + shot_args(spec, shot), cwd=spec.base_dir)
+    from ..tables import SourceTable
+
+    p = params if params is not None else shot_parameters(spec, shot)
+    config = Config.from_args(list(spec.base_args) + shot_args(spec, shot, p), cwd=spec.base_dir)
+    rows = source_rows(spec, p)
+    if rows is not None:
+        config.beam.sources = SourceTable(rows=rows, source=f"spectrum of shot {shot}")
+    return config
 
 
-def shot_command(spec: DatasetSpec, shot: int) -> List[str]:
+def shot_command(spec: DatasetSpec, shot: int, sources_file: Optional[str] = None) -> List[str]:
     """The ``nanobrag`` command line (argv, program name first) that renders shot ``shot``.
 
     Run it in ``spec.base_dir`` (input file names are relative to the description).
     Its ``-floatfile`` (or, for "noise" datasets, ``-noisefile``) holds the stored frame.
+    A dataset with a per-shot spectrum needs the shot's source list: ``sources_file``
+    names the file (write it with :func:`source_file_text` of :func:`source_rows`).
     """
-    return ["nanobrag", *spec.base_args, *shot_args(spec, shot)]
+    p = shot_parameters(spec, shot)
+    argv = ["nanobrag", *spec.base_args, *shot_args(spec, shot, p)]
+    if p.spectrum_A is not None:
+        if sources_file is None:
+            raise ValueError(f"shot {shot} has its own spectrum: give sources_file, the -sourcefile it needs")
+        argv += ["-sourcefile", sources_file]
+    return argv
