@@ -8,7 +8,8 @@ bytes whatever the number of workers, their order or retries, and a killed
 run resumes where it stopped.  See docs/datasets.md.
 """
 from .spec import DatasetSpec, SpecError, Vary, load_spec, spec_from_dict
-from .variation import ShotParameters, shot_args, shot_command, shot_config, shot_parameters
+from .variation import (ShotParameters, shot_args, shot_command, shot_config, shot_parameters, source_file_text,
+                        source_rows)
 from .manifest import Chunk, DescriptionChanged, OutputFolder, plan_chunks
 from .output import read_ground_truth
 from .execute import RunReport, local_cluster_size, run
@@ -26,6 +27,8 @@ __all__ = [
     "shot_args",
     "shot_config",
     "shot_command",
+    "source_rows",
+    "source_file_text",
     "Chunk",
     "plan_chunks",
     "OutputFolder",
