@@ -7,7 +7,6 @@ retried task writes the same bytes.
 from __future__ import annotations
 
 import os
-import resource
 import time
 from typing import Any, Dict, List, Optional
 
@@ -52,8 +51,11 @@ def worker_device(device: str) -> str:
 
 
 def _peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident memory of this process (MiB); 0 where the resource module is missing (Windows)."""
+    try:
+            except ImportError:  # pragma: no cover - not Unix
+        return 0.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def render_chunk(spec: DatasetSpec, chunk: Chunk, out_dir: str, nthreads: Optional[int] = None) -> Dict[str, Any]:
