@@ -53,7 +53,8 @@ def worker_device(device: str) -> str:
 def _peak_rss_mb() -> float:
     """Peak resident memory of this process (MiB); 0 where the resource module is missing (Windows)."""
     try:
-            except ImportError:  # pragma: no cover - not Unix
+        import resource
+    except ImportError:  # pragma: no cover - not Unix
         return 0.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
