@@ -345,7 +345,8 @@ def test_command_run_status_and_refusal(tmp_path):
     done = subprocess.run(command + ["run", str(spec_path), "--out", str(tmp_path / "o"), "--workers", "0"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "2 chunk(s) rendered" in done.stdout and "3/3 shots" in done.stderr and "shots/s" in done.stderr
+    assert "2 chunk(s) rendered" in done.stdout
+    assert "3/3 shots" in done.stderr and "shots/s" in done.stderr and "ETA" in done.stderr
     status = subprocess.run(command + ["status", str(tmp_path / "o")], capture_output=True, text=True)
     assert status.returncode == 0 and "complete" in status.stdout and "shots: 3/3" in status.stdout
     spec_path.write_text(text.replace("shots = 3", "shots = 4"))
@@ -394,3 +395,13 @@ def test_sase_spectrum_per_shot(tmp_path):
     with pytest.raises(D.SpecError, match="gives each shot its own source list"):
         D.spec_from_dict({"base": {"args": BASE + " -dispersion 0.1"}, "dataset": {"shots": 1},
                           "vary": {"spectrum": "sase"}})
+
+
+def test_local_cluster_size_shares_the_cores(monkeypatch):
+    import nanobrag.dataset.execute as execute
+
+    spec = D.spec_from_dict({"base": {"args": BASE}, "dataset": {"shots": 1}})
+    monkeypatch.setattr(execute, "_cores", lambda: 16)
+    assert D.local_cluster_size(spec) == (16, 1)
+    assert D.local_cluster_size(spec, 4) == (4, 4)
+    assert D.local_cluster_size(spec, 32) == (32, 1)
