@@ -507,6 +507,9 @@ DELIBERATE = {
     "-detsize_x": set(), "-detsize_y": set(),  # ignored by the legacy program, aliases here
     # nanobrag's own options: unknown to the legacy program
     "-engine": set(), "-phi_mode": set(), "-device": set(), "-dtype": set(), "-nthreads": set(), "-example": set(),
+    # the field's formats (docs/formats.md): unknown to the legacy program, no substring collision
+    **{name: set() for name in ("-nxmx", "-nxmx_data", "-nxmx_compression", "-saturation", "-cbf", "-png",
+                                "-png_scale", "-mtz", "-mtz_column", "-pdb", "-pdb_anomalous", "-bulk_solvent")},
 }
 
 

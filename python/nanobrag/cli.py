@@ -181,11 +181,21 @@ def _write_files(config: Config, info: ParseInfo, result, cwd: str, noise_seed: 
         if info.hkl_given and info.fdump_path:
             nb_io.write_fdump(info.fdump_path, config.structure_factors.table)
             print(f"wrote the structure-factor cache {os.path.relpath(info.fdump_path, cwd)}")
+        from .format_outputs import format_output_files
+
+        with warnings.catch_warnings(record=True) as caught:  # writers' remarks become notes
+            warnings.simplefilter("always")
+            formats = format_output_files(result, directory=cwd)  # NXmx, CBF, PNG: computed before any write
+        for remark in caught:
+            sys.stderr.write(f"nanobrag: note: {remark.message}\n")
         written = outputs.write_legacy_outputs(result, directory=cwd, noise_seed=noise_seed)
+        written += nb_io.atomic_write_many(formats)
     except OSError as exc:
         return _error(f"cannot write {exc.filename or 'an output file'}: {exc.strerror or exc}", EXIT_FAILED)
     except (ImportError, AttributeError) as exc:
         return _error(f"the output writers are not available in this installation: {exc}", EXIT_FAILED)
+    except ValueError as exc:  # e.g. an image with inf/NaN refused by the NXmx, CBF or PNG writer
+        return _error(f"cannot write the output files: {exc}", EXIT_FAILED)
     if written:
         names = [os.path.relpath(os.fspath(p), cwd) for p in written]
         print("wrote " + ", ".join(names))

@@ -246,6 +246,17 @@ class OutputConfig:
     printout: bool = False
     printout_pixel: Optional[Sequence[int]] = None
     progress: bool = True
+    #: the field's formats (None: not written; see nanobrag.format_outputs): NXmx/HDF5,
+    #: its data ("float32" photons or "int32" counts) and compression ("gzip", "bitshuffle-lz4", "none").
+    nxmx_path: Optional[str] = None
+    nxmx_data: str = "float32"
+    nxmx_compression: str = "gzip"
+    #: saturation (counts) of int32 NXmx data and the miniCBF Count_cutoff; None = 2**31 - 1.
+    saturation: Optional[int] = None
+    cbf_path: Optional[str] = None
+    #: 8-bit PNG preview; png_scale "legacy" (the PGM's grey levels) or "log".
+    png_path: Optional[str] = None
+    png_scale: str = "legacy"
 
 
 @dataclass
@@ -296,6 +307,9 @@ class Config:
         _check_choice("detector.convention", self.detector.convention, CONVENTIONS)
         _check_choice("detector.pivot", self.detector.pivot, PIVOTS)
         _check_choice("crystal.shape", self.crystal.shape, CRYSTAL_SHAPES)
+        _check_choice("output.nxmx_data", self.output.nxmx_data, ("float32", "int32"))
+        _check_choice("output.nxmx_compression", self.output.nxmx_compression, ("gzip", "bitshuffle-lz4", "none"))
+        _check_choice("output.png_scale", self.output.png_scale, ("legacy", "log"))
         c = self.crystal
         if c.cell is None and c.mosflm_matrix is None:
             raise ConfigError("crystal: give a unit cell (crystal.cell, -cell) or an orientation matrix (crystal.mosflm_matrix, -mat)")

@@ -14,6 +14,7 @@ from typing import Sequence, Tuple
 import numpy as np
 
 from .config import Config
+from .structure_factors import direct_sum
 from .tables import StructureFactorTable
 
 __all__ = ["EXAMPLE_CELL", "example_structure_factors", "example_config"]
@@ -51,10 +52,10 @@ def _computed_table(
     H, K, L = np.meshgrid(h, k, l, indexing="ij")
     inv_d2 = (H / a) ** 2 + (K / b) ** 2 + (L / c) ** 2
     keep = inv_d2 <= 1.0 / d_min_A**2
-    hkl = np.stack([H[keep], K[keep], L[keep]], axis=1).astype(np.float64)
-    f_atom = z[None, :] * np.exp(-b_factor_A2 * inv_d2[keep][:, None] / 4.0)
-    phase = 2.0 * np.pi * hkl @ xyz.T
-    F = np.abs(np.sum(f_atom * np.exp(1j * phase), axis=1))
+    hkl = np.stack([H[keep], K[keep], L[keep]], axis=1)
+    # f(s) = Z: one scattering type per atom, its Z constant in s; exp(-B s^2) comes from direct_sum
+    F = np.abs(direct_sum(hkl, (a, b, c, 90.0, 90.0, 90.0), xyz, np.ones(n_atoms), np.full(n_atoms, b_factor_A2),
+                          np.arange(n_atoms), lambda stol2: np.broadcast_to(z, (stol2.size, n_atoms))))
     grid = np.zeros(H.shape, dtype=np.float64)
     grid[keep] = F
     # F(000) would put the brightest "spot" on the direct beam, where a beamstop hides it

@@ -422,6 +422,15 @@ def _apply_file(option: str) -> Apply:
     return apply
 
 
+def _apply_input_setting(option: str) -> Apply:
+    """Remember an option that qualifies an input file (read in _load_files)."""
+
+    def apply(st: _State, typed: str, values: Tuple[Any, ...]) -> None:
+        st.inputs[option] = (typed, values)
+
+    return apply
+
+
 def _apply_stol(option: str) -> Apply:
     def apply(st: _State, typed: str, values: Tuple[str, ...]) -> None:
         st.inputs[option] = (typed, values[0])
@@ -546,6 +555,19 @@ FLAGS: Tuple[Flag, ...] = (
     Flag("-hkl", SF, "structure factors: text file of h k l F (space group P1); the table is then "
          "cached in the -dump file", _apply_file("-hkl"), (_FILE,), "FILE", ("-hklin",),
          "the -dump cache if it exists"),
+    Flag("-mtz", SF, "structure factors from an MTZ file: amplitudes, or intensities as F = sqrt(max(I, 0)), "
+         "expanded from its space group to P1 with Friedel mates; its cell unless -cell or -mat",
+         _apply_file("-mtz"), (_FILE,), "FILE.mtz", default="none"),
+    Flag("-mtz_column", SF, "MTZ column to read (F, I, or one of an F(+)/F(-) or I(+)/I(-) pair)",
+         _apply_file("-mtz_column"), (Value("file"),), "LABEL",
+         default="the first amplitude column, else anomalous pair, else intensity", expects_text="a column label"),
+    Flag("-pdb", SF, "structure factors computed from an atomic model (PDB or mmCIF) to the detector's "
+         "resolution; its cell unless -cell or -mat", _apply_file("-pdb"), (_FILE,), "FILE", default="none"),
+    Flag("-pdb_anomalous", SF, "add f' and f'' at the run's wavelength to the -pdb form factors",
+         _apply_input_setting("-pdb_anomalous")),
+    Flag("-bulk_solvent", SF, "flat (Babinet) bulk solvent for -pdb: F * (1 - KSOL exp(-BSOL s^2))",
+         _apply_input_setting("-bulk_solvent"), (_nonneg(), _nonneg("Angstrom^2")), "KSOL BSOL",
+         default="none (typical 0.75 200)"),
     Flag("-default_F", SF, "F (electrons) of every reflection the table lacks, inside and outside its "
          "h, k, l range", _setter("structure_factors.default_F"), (_num("electrons"),), "F", default="0"),
     Flag("-dump", SF, "binary cache of the structure factors: written after reading -hkl, read when "
@@ -749,6 +771,22 @@ FLAGS: Tuple[Flag, ...] = (
          ("-adcoffset", "-adc_offset"), "40"),
     Flag("-seed", O, "seed of the Poisson noise", _setter("output.noise_seed"), (_int(),), "N",
          default="the start-up time"),
+    Flag("-nxmx", O, "NeXus/HDF5 (NXmx) image with the run's geometry, for DIALS and XDS",
+         _setter("output.nxmx_path"), (_FILE,), "FILE.h5", default="none"),
+    Flag("-nxmx_data", O, "NXmx pixel type: float32 photons, or int32 counts (rounded, clipped to -saturation)",
+         _setter("output.nxmx_data"), (Value("word", choices=("float32", "int32")),), "float32|int32",
+         default="float32"),
+    Flag("-nxmx_compression", O, "NXmx compression (bitshuffle-lz4 needs hdf5plugin)",
+         _setter("output.nxmx_compression"), (Value("word", choices=("gzip", "bitshuffle-lz4", "none")),),
+         "gzip|bitshuffle-lz4|none", default="gzip"),
+    Flag("-saturation", O, "saturation of int32 NXmx counts and the CBF Count_cutoff (counts)",
+         _setter("output.saturation"), (Value("integer", "counts", low=1),), "COUNTS", default="2147483647"),
+    Flag("-cbf", O, "miniCBF image of int32 counts (photons rounded, clipped to -saturation)",
+         _setter("output.cbf_path"), (_FILE,), "FILE.cbf", default="none"),
+    Flag("-png", O, "8-bit greyscale PNG preview (adxv orientation)", _setter("output.png_path"), (_FILE,),
+         "FILE.png", default="none"),
+    Flag("-png_scale", O, "PNG grey levels: legacy (as the PGM) or log", _setter("output.png_scale"),
+         (Value("word", choices=("legacy", "log")),), "legacy|log", default="legacy"),
     # ---- diagnostics
     Flag("-printout", DG, "print intermediate values of every pixel", _constant("output.printout", True)),
     Flag("-printout_pixel", DG, "print intermediate values of one pixel (turns -printout on)",
@@ -1015,7 +1053,15 @@ def _load_files(st: _State) -> None:
         cfg.crystal.mosflm_matrix = matrix
     dump_name = cfg.output.fdump_path
     st.info.fdump_path = st.path(dump_name) if dump_name else None
-    if "-hkl" in st.inputs:
+    sf_inputs = [o for o in ("-hkl", "-mtz", "-pdb") if o in st.inputs]
+    for qualifier, needs in (("-mtz_column", "-mtz"), ("-pdb_anomalous", "-pdb"), ("-bulk_solvent", "-pdb")):
+        if qualifier in st.inputs and needs not in st.inputs:
+            raise ConfigError(f"{st.inputs[qualifier][0]} qualifies {needs} FILE, which was not given")
+    if len(sf_inputs) > 1:
+        raise ConfigError(f"{' and '.join(sf_inputs)} both give structure factors; give only one")
+    if sf_inputs and sf_inputs[0] != "-hkl":
+        _load_structure_factor_file(st, sf_inputs[0])
+    elif "-hkl" in st.inputs:
         typed, name = st.inputs["-hkl"]
         cfg.structure_factors.table = _read(st, typed, "-hkl", name, "read_hkl", cfg.structure_factors.default_F)
     elif dump_name and not st.info.example and os.path.isfile(st.path(dump_name)):
@@ -1031,6 +1077,46 @@ def _load_files(st: _State) -> None:
         column_kind = {"-stol": "stol", "-4stol": "4stol", "-Q": "Q"}[st.stol_option]
         cfg.background.amorphous = _read(st, typed, st.stol_option, name, "read_stol_table", column_kind)
         st.note(f"{typed} {name} is read but, as in the legacy program, does not change the image")
+
+
+def _load_structure_factor_file(st: _State, option: str) -> None:
+    """-mtz or -pdb: the P1 table, and the file's cell unless -cell or -mat was given."""
+    cfg = st.config
+    typed, name = st.inputs[option]
+    own_cell = not any(n in ("-cell", "-mat") for n in st.info.names())
+    if option == "-mtz":
+        column = st.inputs.get("-mtz_column", (None, None))[1]
+        found = _read(st, typed, option, name, "read_mtz", column, cfg.structure_factors.default_F)
+        st.note(f"{typed} {name}: column {'/'.join(found.columns)} ({found.rule}), space group {found.space_group}, "
+                f"{found.reflections_read} reflections expanded to P1 with Friedel mates")
+    else:
+        from .derived import detector_d_min_A
+        from .structure_factors import reciprocal_metric
+
+        model = _read(st, typed, option, name, "read_model")
+        if own_cell:
+            cfg.crystal.cell, cfg.crystal.mosflm_matrix = model.cell, None
+        d_min = detector_d_min_A(cfg)
+        if cfg.sampling.dmin_A:
+            d_min = max(d_min, float(cfg.sampling.dmin_A))
+        # one reciprocal-lattice step beyond d_min: edge pixels round to the next reflection out
+        pad = float(np.sqrt(np.max(np.diag(reciprocal_metric(model.cell)))))
+        d_grid = 1.0 / (1.0 / d_min + pad)
+        from .io.model import model_structure_factors
+
+        anomalous = "-pdb_anomalous" in st.inputs
+        solvent = st.inputs["-bulk_solvent"][1] if "-bulk_solvent" in st.inputs else None
+        try:
+            found = model_structure_factors(model, d_grid, wavelength_A=cfg.beam.wavelength_A, anomalous=anomalous,
+                                            bulk_solvent=solvent, default_F=cfg.structure_factors.default_F)
+        except ValueError as exc:
+            raise ConfigError(f"{typed}: {name}: {exc}") from None
+        extras = (", with f' and f''" if anomalous else "") + (", flat bulk solvent" if solvent else "")
+        st.note(f"{typed} {name}: F of {found.atoms} atoms ({found.space_group}) to {d_grid:.3g} A "
+                f"(detector edge {d_min:.3g} A){extras}")
+    cfg.structure_factors.table = found.table
+    if own_cell:
+        cfg.crystal.cell, cfg.crystal.mosflm_matrix = found.cell, None
 
 
 def _check_inputs(st: _State) -> None:

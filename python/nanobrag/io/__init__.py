@@ -1,6 +1,7 @@
 """Readers and writers of every file format nanobrag uses.
 
-Inputs: HKL text (:func:`read_hkl`), the legacy Fdump cache
+Inputs: HKL text (:func:`read_hkl`), MTZ (:func:`read_mtz`, gemmi), atomic
+models (:func:`read_model`, :func:`model_structure_factors`, gemmi), the legacy Fdump cache
 (:func:`read_fdump`/:func:`write_fdump`), MOSFLM matrices
 (:func:`read_mosflm_matrix`), source lists (:func:`read_source_file`),
 amorphous F(stol) tables (:func:`read_stol_table`), SMV headers/masks
@@ -19,6 +20,8 @@ from .fdump import read_fdump, write_fdump
 from .float_image import read_float_image, write_float_image
 from .hkl import read_hkl
 from .matrix import read_mosflm_matrix
+from .model import read_model, model_structure_factors
+from .mtz import read_mtz
 from .nxmx import NexusGeometry, nexus_geometry, nxmx_bytes, write_nxmx
 from .pgm import read_pgm, write_pgm
 from .smv import SMVHeader, SMVImage, read_smv, smv_header_value, write_smv
@@ -48,4 +51,7 @@ __all__ = [
     "nexus_geometry",
     "nxmx_bytes",
     "write_nxmx",
+    "read_mtz",
+    "read_model",
+    "model_structure_factors",
 ]

@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+from ..structure_factors import dense_table
 from ..tables import StructureFactorTable
 from ._numbers import parse_float, parse_int
 from .errors import FormatError
@@ -53,13 +54,4 @@ def read_hkl(path, default_F: float = 0.0) -> StructureFactorTable:
     if not indices:
         raise FormatError(path, "no reflections found (expected lines of 'h k l F')")
 
-    hkl = np.array(indices, dtype=np.int64)
-    hkl_min = hkl.min(axis=0)
-    shape = tuple(int(n) for n in hkl.max(axis=0) - hkl_min + 1)
-    # the legacy grid is zero-filled and prefilled only when default_F != 0 (so -0.0 gives +0.0)
-    grid = np.full(shape, float(default_F)) if default_F != 0.0 else np.zeros(shape)
-    flat = np.ravel_multi_index(tuple((hkl - hkl_min).T), shape)
-    # a repeated triple keeps its last F: the first hit in reversed order is the last record
-    unique_flat, first_in_reversed = np.unique(flat[::-1], return_index=True)
-    grid.reshape(-1)[unique_flat] = np.asarray(amplitudes, dtype=np.float64)[::-1][first_in_reversed]
-    return StructureFactorTable(hkl_min=tuple(int(v) for v in hkl_min), amplitudes=grid, source=os.fspath(path))
+    return dense_table(np.array(indices, dtype=np.int64), amplitudes, default_F, source=os.fspath(path))

@@ -31,7 +31,8 @@ File layout (lengths in mm, angles in degrees, wavelengths in Angstrom)
                                  depends_on -> transformations/two_theta,
                                  sensor_material, sensor_thickness, x/y_pixel_size,
                                  count_time, saturation_value, underload_value,
-                                 distance, beam_center_x/y (pixels)
+                                 distance, beam_center_x/y (pixels),
+                                 pixel_mask (when given; 256 = bit 8, user mask)
           transformations        NXtransformations: two_theta (rotation about the
                                  run's two-theta axis by the run's two-theta angle)
           module                 NXdetector_module: data_origin, data_size
@@ -62,9 +63,8 @@ where the engine put them).  No Eiger-specific groups are written (they
 would route the file to another dxtbx reader).
 
 Data are float32 photons (``data_kind="float32"``) or int32 counts
-(``data_kind="int32"``: floats are rounded half up and clipped to
-[``underload_value`` + 1, ``saturation_value``], i.e. to [0, saturation]
-by default).  Compression: gzip (level 4, default), bitshuffle-LZ4 through
+(``data_kind="int32"``: the rule of :mod:`nanobrag.io.counts`, rounded
+half up and clipped to [``underload_value`` + 1, ``saturation_value``]).  Compression: gzip (level 4, default), bitshuffle-LZ4 through
 ``hdf5plugin`` (``compression="bitshuffle-lz4"``), or none; one chunk per
 frame.
 """
@@ -80,6 +80,8 @@ from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .counts import INT32_MAX, photons_to_counts
+
 __all__ = [
     "NexusGeometry",
     "nexus_rotation",
@@ -94,7 +96,8 @@ __all__ = [
 SENSOR_MATERIALS = ("Si", "Silicon", "CdTe", "GaAs")
 COMPRESSIONS = ("gzip", "bitshuffle-lz4", None)
 DATA_KINDS = ("float32", "int32")
-INT32_MAX = 2**31 - 1
+#: the NXmx pixel_mask bit written for a pixel not to be used (bit 8: user-defined mask)
+PIXEL_MASK_USER = 1 << 8
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -268,14 +271,7 @@ def _frames_array(frames, geom: NexusGeometry) -> np.ndarray:
 def _data_values(arr: np.ndarray, data_kind: str, saturation, underload) -> np.ndarray:
     if data_kind == "float32":
         return np.ascontiguousarray(arr, dtype=np.float32)
-    low = 0 if underload is None else int(underload) + 1
-    high = INT32_MAX if saturation is None else int(saturation)
-    if arr.dtype.kind == "f":
-        # round half up, as the legacy integer images do (floor(x + 0.5))
-        values = np.floor(arr.astype(np.float64) + 0.5)
-    else:
-        values = arr.astype(np.int64)
-    return np.ascontiguousarray(np.clip(values, low, high), dtype=np.int32)
+    return photons_to_counts(arr, saturation, underload)
 
 
 def _per_frame(name: str, value, nframes: int, unit: str) -> np.ndarray:
@@ -363,6 +359,7 @@ def _write_file(
     kahn_factor: Optional[float] = None,
     start_time: Optional[str] = None,
     sample_name: str = "simulated crystal",
+    pixel_mask=None,
 ):
     geom = nexus_geometry(geometry, kahn_factor=kahn_factor)
     if data_kind not in DATA_KINDS:
@@ -458,6 +455,13 @@ def _write_file(
         det.create_dataset("underload_value", data=int(underload_value) if data_kind == "int32" else float(underload_value))
     if data_kind == "int32":
         det.create_dataset("bit_depth_image", data=32)
+    if pixel_mask is not None:
+        mask = np.asarray(pixel_mask)
+        if mask.shape != (geom.spixels, geom.fpixels):
+            raise ValueError(f"pixel_mask must be (slow, fast) = {(geom.spixels, geom.fpixels)}, got {mask.shape}")
+        # NXmx: 0 = good; bit 8 (256) = user-defined mask, which readers skip
+        det.create_dataset("pixel_mask", data=(mask != 0).astype(np.uint32) * PIXEL_MASK_USER, **filters)
+        det.create_dataset("pixel_mask_applied", data=False)
 
     dtrans = _nxgroup(det, "transformations", "NXtransformations")
     tt_path = dtrans.name + "/two_theta"
@@ -567,6 +571,7 @@ def write_nxmx(
     kahn_factor: Optional[float] = None,
     start_time: Optional[str] = None,
     sample_name: str = "simulated crystal",
+    pixel_mask=None,
 ) -> str:
     """Write frames and their geometry as one NXmx (NeXus/HDF5) file at exactly ``path``.
 
@@ -602,6 +607,8 @@ def write_nxmx(
     kahn_factor : polarization fraction for ``incident_polarization_stokes``.
     start_time : ISO 8601 UTC time; default now.
     sample_name : NXsample/name.
+    pixel_mask : optional (slow, fast) array, nonzero where a pixel is not to
+        be used (written as NXdetector/pixel_mask: 256, bit 8 "user-defined", for those, 0 for the others).
 
     Returns
     -------
@@ -613,7 +620,7 @@ def write_nxmx(
         wavelengths_A=wavelengths_A, weights=weights, rotation=rotation, data_kind=data_kind,
         saturation_value=saturation_value, underload_value=underload_value, compression=compression,
         frame_metadata=frame_metadata, exposure_s=exposure_s, sensor_material=sensor_material,
-        kahn_factor=kahn_factor, start_time=start_time, sample_name=sample_name,
+        kahn_factor=kahn_factor, start_time=start_time, sample_name=sample_name, pixel_mask=pixel_mask,
     )
     path = os.fspath(path)
     directory, name = os.path.split(os.path.abspath(path))
