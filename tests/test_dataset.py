@@ -314,10 +314,10 @@ def test_rotation_series_has_one_angle_per_frame(tmp_path):
     assert D.shot_args(spec, 3) == ["-phi", "11.5", "-osc", "0.5"]
 
 
-def test_noise_images_use_each_shots_seed(tmp_path):
+def test_noise_images_use_each_shots_seed_and_the_roi_is_masked(tmp_path):
     text = f"""
     [base]
-    args = "{BASE} -N 2"
+    args = "{BASE} -N 2 -roi 0 19 0 23"
     [dataset]
     shots = 3
     shots_per_chunk = 3
@@ -329,6 +329,10 @@ def test_noise_images_use_each_shots_seed(tmp_path):
     spec = D.load_spec(write_spec(tmp_path, text))
     D.run(spec, tmp_path / "noise", workers=0, progress=False)
     stored = frames(tmp_path / "noise")
+    with h5py.File(tmp_path / "noise" / "master.h5", "r") as f:
+        # fast pixels 20..23 are outside -roi: marked in the pixel mask (bit 8), as `nanobrag -nxmx` does
+        mask = f["entry/instrument/detector/pixel_mask"][()]
+    assert mask.shape == (24, 24) and np.all(mask[:, 20:] == 256) and np.all(mask[:, :20] == 0)
     assert stored.dtype == np.int32
     for i in range(3):
         result = nanobrag.simulate(D.shot_config(spec, i))

@@ -36,14 +36,22 @@ _WAVELENGTH = "entry/instrument/beam/incident_wavelength"
 _WEIGHTS = "entry/instrument/beam/incident_wavelength_weights"
 
 
-def write_chunk(path: str, spec: DatasetSpec, frames: np.ndarray, geometry, wavelengths_A: Sequence[float],
+def write_chunk(path: str, spec: DatasetSpec, frames: np.ndarray, first_result, wavelengths_A: Sequence[float],
                 frame_metadata: Mapping[str, np.ndarray], rotation=None, weights=None) -> str:
-    """Write one chunk's frames (frame, slow, fast) as an NXmx file at ``path`` (atomically)."""
+    """Write one chunk's frames (frame, slow, fast) as an NXmx file at ``path`` (atomically).
+
+    The detector and beam groups come from ``first_result`` (the chunk's first
+    :class:`~nanobrag.SimulationResult`), as the ``nanobrag -nxmx`` output of that shot.
+    """
     from ..io.nxmx import nxmx_bytes
+    from ..outputs import _rendered_mask
+
+    beam = first_result.config.beam
+    not_rendered = ~_rendered_mask(first_result)  # outside -roi or masked: the same for every shot
 
     data = nxmx_bytes(
         frames,
-        geometry,
+        first_result.geometry,
         wavelengths_A=np.asarray(wavelengths_A, dtype=np.float64),
         weights=weights,
         rotation=rotation,
@@ -51,6 +59,9 @@ def write_chunk(path: str, spec: DatasetSpec, frames: np.ndarray, geometry, wave
         saturation_value=None if spec.image == "float" else 65535,
         compression=None if spec.compression == "none" else spec.compression,
         frame_metadata=frame_metadata,
+        exposure_s=float(beam.exposure_s),
+        kahn_factor=0.0 if beam.nopolar else float(beam.kahn_factor),
+        pixel_mask=not_rendered if not_rendered.any() else None,
         start_time="1970-01-01T00:00:00Z",  # a fixed time: the file depends on the description only
     )
     return atomic_write(path, data)

@@ -75,7 +75,7 @@ def render_chunk(spec: DatasetSpec, chunk: Chunk, out_dir: str, nthreads: Option
         "wavelength_A", "distance_mm", "xbeam_mm", "ybeam_mm")}
     wavelengths: List[float] = []
     phis: List[float] = []
-    geometry = None
+    first = None
     for shot in chunk.shots:
         p = shot_parameters(spec, shot, base)
         config = shot_config(spec, shot, p)
@@ -89,7 +89,8 @@ def render_chunk(spec: DatasetSpec, chunk: Chunk, out_dir: str, nthreads: Option
             raise FloatingPointError(f"shot {shot}: the image holds inf or NaN; nothing written for {chunk.file}")
         frames.append(frame)
         g = result.geometry
-        geometry = geometry or g
+        if first is None:
+            first = result
         misset = tuple(np.degrees(g.misset_rad))
         cell_lengths_m = [float(np.linalg.norm(v)) for v in (g.a_m, g.b_m, g.c_m)]
         meta["shot_index"].append(shot)
@@ -117,7 +118,7 @@ def render_chunk(spec: DatasetSpec, chunk: Chunk, out_dir: str, nthreads: Option
     path = os.path.join(out_dir, chunk.file)
     # a spectrum per frame: (frames, lines) wavelengths with equal weights (the engines weight lines equally)
     weights = np.ones((len(wavelengths), len(wavelengths[0]))) if spec.vary.spectrum != "none" else None
-    write_chunk(path, spec, np.stack(frames), geometry, wavelengths,
+    write_chunk(path, spec, np.stack(frames), first, wavelengths,
                 {k: np.asarray(v) for k, v in meta.items()}, rotation=rotation, weights=weights)
     return {"chunk": chunk.index, "shots": chunk.count, "seconds": time.perf_counter() - start,
             "peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}
