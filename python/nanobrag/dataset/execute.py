@@ -186,8 +186,12 @@ def _run_distributed(spec, folder, missing, finished, client, scheduler, workers
             n, threads = local_cluster_size(spec, workers)
             threads = threads_per_worker or threads
             env = {k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   env=env, silence_logs=logging.ERROR)
+            import dask
+
+            # no MALLOC_TRIM_THRESHOLD_ for our workers (see render.undo_malloc_trim)
+            with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       env=env, silence_logs=logging.ERROR)
             client = own_client = Client(cluster)
         else:
             threads = threads_per_worker or 1
