@@ -79,6 +79,10 @@ class _Progress:
         self.start = time.monotonic()
         self.last_decile = -1
 
+    def restart(self) -> None:
+        """Start the clock again (after the cluster started)."""
+        self.start = time.monotonic()
+
     def update(self, shots: int) -> None:
         self.done += shots
         if not self.enabled or self.total <= 0:
@@ -161,7 +165,8 @@ def run(
                 for chunk in missing:
                     finished(chunk, render_chunk(spec, chunk, folder.path, threads_per_worker))
             else:
-                _run_distributed(spec, folder, missing, finished, client, scheduler, workers, threads_per_worker)
+                _run_distributed(spec, folder, missing, finished, client, scheduler, workers, threads_per_worker,
+                                 ready=bar.restart)
     finally:
         bar.close()
     report.seconds = time.perf_counter() - start
@@ -172,7 +177,7 @@ def run(
     return report
 
 
-def _run_distributed(spec, folder, missing, finished, client, scheduler, workers, threads_per_worker) -> None:
+def _run_distributed(spec, folder, missing, finished, client, scheduler, workers, threads_per_worker, ready) -> None:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:  # pragma: no cover - dask is an optional dependency
@@ -196,6 +201,7 @@ def _run_distributed(spec, folder, missing, finished, client, scheduler, workers
         else:
             threads = threads_per_worker or 1
         slots = max(1, sum(client.nthreads().values()))
+        ready()  # the cluster is up: shots per second count from here
         pending = list(missing)
         by_key = {}
         run_token = uuid.uuid4().hex  # fresh keys: a cluster never answers with an earlier run's result
