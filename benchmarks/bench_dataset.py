@@ -15,7 +15,11 @@ thread per worker) the script measures, side by side in one sitting:
 It also measures the scheduler overhead per shot (a 4 x 4 detector whose render
 time is negligible, one shot per chunk, one worker: wall time per chunk minus
 the in-process time of the same shot) and reports the largest peak resident
-memory of a worker process (``ru_maxrss`` as the chunk tasks report it).
+memory of a worker process (``ru_maxrss`` as the chunk tasks report it) and
+the CPU seconds per shot the chunk tasks used (``time.process_time`` of the
+rendering process: less sensitive than wall time to other load on the
+machine; equal CPU per shot in one and two workers means the wall-time
+speedup is limited only by free cores).
 Every dataset's frames are compared bit for bit with the serial run before
 its speed is reported.  The machine may be shared: compare ratios from one
 sitting, not absolute figures across sittings.
@@ -108,6 +112,7 @@ def main(argv=None) -> int:
                         nanobrag.simulate(D.shot_config(spec, i), nthreads=1, **options)
                     times = {"simulate_warm": time.perf_counter() - start}
                     times["serial"], r_serial = timed_run(spec, tmp / f"serial{size}_{r}", workers=0)
+                    cpu = {"serial": r_serial.cpu_seconds}
                     reference = frames(tmp / f"serial{size}_{r}")
                     row["serial_peak_rss_mb"] = r_serial.peak_rss_mb
                     for n, (cluster, client) in clusters.items():
@@ -116,10 +121,16 @@ def main(argv=None) -> int:
                             raise SystemExit(f"{size}: the {n}-worker run differs from the serial run")
                         row[f"workers{n}_peak_rss_mb"] = report.peak_rss_mb
                         row[f"workers{n}_processes_used"] = len(report.chunks_by_pid)
+                        cpu[f"workers{n}"] = report.cpu_seconds
                     for mode, t in times.items():
                         best[mode] = min(best.get(mode, t), t)
+                    for mode, t in cpu.items():
+                        best[f"cpu:{mode}"] = min(best.get(f"cpu:{mode}", t), t)
                 for mode, t in best.items():
-                    row[f"{mode}_shots_per_s"] = spec.shots / t
+                    if mode.startswith("cpu:"):
+                        row[f"{mode[4:]}_task_cpu_s_per_shot"] = t / spec.shots
+                    else:
+                        row[f"{mode}_shots_per_s"] = spec.shots / t
                 row["speedup_2_over_1_worker"] = row["workers2_shots_per_s"] / row["workers1_shots_per_s"]
                 row["serial_over_simulate"] = row["serial_shots_per_s"] / row["simulate_warm_shots_per_s"]
                 results["sizes"][str(size)] = row

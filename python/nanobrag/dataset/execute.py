@@ -39,6 +39,8 @@ class RunReport:
     seconds: float = 0.0
     #: largest peak resident memory a chunk task reported (MiB, per worker process)
     peak_rss_mb: float = 0.0
+    #: CPU time the chunk tasks used (s, all their threads; insensitive to other load on the machine)
+    cpu_seconds: float = 0.0
     #: chunks rendered by each process id (which workers took part)
     chunks_by_pid: dict = field(default_factory=dict)
 
@@ -153,6 +155,7 @@ def run(
         report.computed.append(chunk.index)
         report.shots_computed += chunk.count
         report.peak_rss_mb = max(report.peak_rss_mb, float(summary.get("peak_rss_mb", 0.0)))
+        report.cpu_seconds += float(summary.get("cpu_seconds", 0.0))
         pid = summary.get("pid")
         report.chunks_by_pid[pid] = report.chunks_by_pid.get(pid, 0) + 1
         bar.update(chunk.count)

@@ -92,7 +92,7 @@ def render_chunk(spec: DatasetSpec, chunk: Chunk, out_dir: str, nthreads: Option
     Memory: the chunk's frames are held until the file is written
     (``chunk.count`` x pixels x 4 bytes, plus the compressed file).
     """
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     limit_threads(nthreads)
     undo_malloc_trim()
     base = spec.base_config()
@@ -149,4 +149,5 @@ def render_chunk(spec: DatasetSpec, chunk: Chunk, out_dir: str, nthreads: Option
     write_chunk(path, spec, np.stack(frames), first, wavelengths,
                 {k: np.asarray(v) for k, v in meta.items()}, rotation=rotation, weights=weights)
     return {"chunk": chunk.index, "shots": chunk.count, "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - cpu_start,
             "peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}
