@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import textwrap
@@ -165,7 +166,21 @@ def test_local_cluster_equals_the_serial_run_bit_for_bit(stills, tmp_path):
         data = tomllib.loads(STILLS)
         data["dataset"]["shots"] = 6
         D.run(D.spec_from_dict(data), tmp_path / "by_address", scheduler=cluster.scheduler_address, progress=False)
+        # a worker killed mid-run: its chunk is computed again elsewhere, with the same bytes
+        killed = []
+
+        def kill_the_other_worker(chunk, summary):
+            if not killed:
+                victim = next(p for p in pids if p != summary["pid"])
+                os.kill(victim, signal.SIGKILL)
+                killed.append(victim)
+
+        data["dataset"]["shots"] = 8
+        data["dataset"]["shots_per_chunk"] = 1
+        D.run(D.spec_from_dict(data), tmp_path / "killed", client=client, progress=False, on_chunk=kill_the_other_worker)
+    assert killed
     assert np.array_equal(frames(tmp_path / "by_address"), frames(serial)[:6])
+    assert np.array_equal(frames(tmp_path / "killed"), frames(serial)[:8])
     assert sorted(report.computed) == list(range(8))
     assert np.array_equal(frames(tmp_path / "cluster"), frames(serial))
     a, b = metadata(tmp_path / "cluster"), metadata(serial)
