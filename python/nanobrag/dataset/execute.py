@@ -19,7 +19,7 @@ from typing import Callable, List, Optional, Union
 
 from .manifest import Chunk, OutputFolder
 from .output import ground_truth_rows, write_ground_truth, write_master
-from .render import limit_threads, render_chunk
+from .render import render_chunk
 from .spec import DatasetSpec, SpecError, load_spec
 from .variation import shot_parameters
 
