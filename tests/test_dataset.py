@@ -424,3 +424,10 @@ def test_local_cluster_size_shares_the_cores(monkeypatch):
     assert D.local_cluster_size(spec) == (16, 1)
     assert D.local_cluster_size(spec, 4) == (4, 4)
     assert D.local_cluster_size(spec, 32) == (32, 1)
+
+
+@pytest.mark.parametrize("name", ["dataset_stills.toml", "dataset_rotation.toml"])
+def test_example_descriptions_are_valid(name):
+    spec = D.load_spec(Path(__file__).resolve().parents[1] / "examples" / name)
+    assert spec.shots > 100 and spec.vary.orientation == "random"
+    assert D.shot_config(spec, spec.shots - 1).crystal.misset_deg is not None
