@@ -431,3 +431,32 @@ def test_example_descriptions_are_valid(name):
     spec = D.load_spec(Path(__file__).resolve().parents[1] / "examples" / name)
     assert spec.shots > 100 and spec.vary.orientation == "random"
     assert D.shot_config(spec, spec.shots - 1).crystal.misset_deg is not None
+
+
+def test_detector_response_and_amorphous_background_switch_on_per_run(tmp_path):
+    """The base arguments carry the detector response and the amorphous background: every shot has them."""
+    # a made-up smooth F(stol) table (electrons per molecule against sin(theta)/lambda in 1/A)
+    stol = np.linspace(0.0, 1.0, 21)
+    np.savetxt(tmp_path / "bg.stol", np.column_stack([stol, 8.0 * np.exp(-4.0 * stol ** 2) + 1.0]))
+    extras = "-amorphous_stol bg.stol -amorphous_thick 0.05 -psf gauss -psf_fwhm 400 -readout_noise 2"
+    text = f"""
+    [base]
+    args = "{BASE} -N 2 {extras}"
+    [dataset]
+    shots = 2
+    shots_per_chunk = 2
+    [vary]
+    orientation = "random"
+    [output]
+    image = "noise"
+    """
+    spec = D.load_spec(write_spec(tmp_path, text))
+    D.run(spec, tmp_path / "out", workers=0, progress=False)
+    stored = frames(tmp_path / "out")
+    for i in range(2):
+        config = D.shot_config(spec, i)
+        assert config.amorphous is not None and config.response.active()
+        assert np.array_equal(nanobrag.simulate(config).noise_image(), stored[i])
+    # without the extras the same shot differs (the background and the response did act)
+    plain = Config.from_args(list(spec.base_args[: -len(extras.split())]) + D.shot_args(spec, 0), cwd=spec.base_dir)
+    assert not np.array_equal(nanobrag.simulate(plain).noise_image(), stored[0])
