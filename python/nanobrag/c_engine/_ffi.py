@@ -78,7 +78,12 @@ if _path is None:
         "'pip install .' or set NANOBRAG_LIBRARY to its path"
     )
 library_path = str(_path)
-lib = ffi.dlopen(library_path)
+# RTLD_NODELETE: the library (and the OpenMP runtime it pulls in) stays mapped
+# until the process ends.  cffi dlcloses it when the module is collected at
+# interpreter exit, and unmapping the OpenMP runtime while its pool threads
+# still spin after a parallel region kills the process with SIGSEGV.  The
+# library is also linked with -z nodelete; this flag covers other builds.
+lib = ffi.dlopen(library_path, ffi.RTLD_NOW | ffi.RTLD_NODELETE)
 
 
 def version() -> str:
