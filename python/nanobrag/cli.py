@@ -123,6 +123,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for note in info.notes:
         sys.stderr.write(f"nanobrag: note: {note}\n")
 
+    status = _check_outputs(config, info, cwd)
+    if status is not None:
+        return status
+
     if info.nthreads and config.engine == "torch":
         import torch
 
@@ -173,19 +177,48 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _interrupted("some output files may have been written (each one completely or not at all)")
 
 
-def _write_files(config: Config, info: ParseInfo, result, cwd: str, noise_seed: int) -> int:
-    try:
-        from . import io as nb_io
-        from . import outputs
+def _output_paths(config: Config, info: ParseInfo, cwd: str) -> List[str]:
+    """Every file the run will write (the Fdump cache first)."""
+    from . import outputs
 
-        if info.hkl_given and info.fdump_path:
-            nb_io.write_fdump(info.fdump_path, config.structure_factors.table)
-            print(f"wrote the structure-factor cache {os.path.relpath(info.fdump_path, cwd)}")
-        written = outputs.write_legacy_outputs(result, directory=cwd, noise_seed=noise_seed)
+    paths = [info.fdump_path] if info.hkl_given and info.fdump_path else []
+    return paths + outputs.legacy_output_paths(config, cwd)
+
+
+def _check_outputs(config: Config, info: ParseInfo, cwd: str) -> Optional[int]:
+    """Refuse, before rendering, an output name that cannot be written (the error names it)."""
+    from .io.atomic import check_destination
+
+    for path in _output_paths(config, info, cwd):
+        try:
+            check_destination(path)
+        except OSError as exc:
+            return _error(f"cannot write {exc.filename or path}: {exc.strerror or exc}", EXIT_USAGE)
+    return None
+
+
+def _write_files(config: Config, info: ParseInfo, result, cwd: str, noise_seed: int) -> int:
+    # every output (the Fdump cache and the images) is staged and renamed together: a failure
+    # leaves none of them (nor a temporary file) behind
+    try:
+        from . import outputs
+        from .io.atomic import OutputTransaction
+        from .io.fdump import fdump_bytes
+
+        with OutputTransaction() as tx:
+            if info.hkl_given and info.fdump_path:
+                tx.write(info.fdump_path, fdump_bytes(config.structure_factors.table))
+            outputs.write_legacy_outputs(result, directory=cwd, noise_seed=noise_seed, transaction=tx)
+        written = tx.final_paths
     except OSError as exc:
         return _error(f"cannot write {exc.filename or 'an output file'}: {exc.strerror or exc}", EXIT_FAILED)
+    except ConfigError as exc:
+        return _error(exc, EXIT_USAGE)
     except (ImportError, AttributeError) as exc:
         return _error(f"the output writers are not available in this installation: {exc}", EXIT_FAILED)
+    if info.hkl_given and info.fdump_path:
+        print(f"wrote the structure-factor cache {os.path.relpath(info.fdump_path, cwd)}")
+        written = written[1:]
     if written:
         names = [os.path.relpath(os.fspath(p), cwd) for p in written]
         print("wrote " + ", ".join(names))
