@@ -7,6 +7,7 @@ import numpy as np
 
 from .config import ENGINES, Config, ConfigError
 from .results import SimulationResult
+from .validation import check_image_finite, check_nthreads
 
 __all__ = ["simulate", "trace"]
 
@@ -38,21 +39,29 @@ def simulate(
     pixels complete; returning True cancels the run (KeyboardInterrupt also
     cancels), and no output file is ever written by this function.
     """
-    config.validate()
+    config.validate(resources=True)
     name = _engine_name(config, engine)
+    check_nthreads(nthreads)
     if name == "c":
+        ignored = [k for k, v in (("device", device), ("dtype", dtype)) if v is not None] + sorted(engine_options)
+        if ignored:
+            raise ConfigError(f"simulate(engine='c'): {', '.join(ignored)} apply to the torch engine only; "
+                              "drop them or use engine='torch'")
         from .c_engine import engine as c_engine
 
-        return c_engine.simulate(config, nthreads=nthreads, progress=progress)
-    from . import torch_impl
+        result = c_engine.simulate(config, nthreads=nthreads, progress=progress)
+    else:
+        from . import torch_impl
 
-    return torch_impl.simulate(
-        config,
-        device=device or config.device,
-        dtype=dtype or config.dtype,
-        progress=progress,
-        **engine_options,
-    )
+        result = torch_impl.simulate(
+            config,
+            device=device or config.device,
+            dtype=dtype or config.dtype,
+            progress=progress,
+            **engine_options,
+        )
+    check_image_finite(config, result.float_image)
+    return result
 
 
 def trace(
@@ -70,7 +79,7 @@ def trace(
     see docs/architecture.md for the names and shapes.  Both engines return
     the same structure.
     """
-    config.validate()
+    config.validate(resources=True)
     pixels = [(int(s), int(f)) for s, f in pixels]
     name = _engine_name(config, engine)
     if name == "c":

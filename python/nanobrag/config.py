@@ -22,7 +22,6 @@ import copy
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Optional, Sequence, Tuple
 
-import numpy as np
 
 from .tables import AmorphousTable, SourceTable, StructureFactorTable
 
@@ -288,86 +287,15 @@ class Config:
         """A deep copy (tensors and arrays are copied too; use with care on large tables)."""
         return copy.deepcopy(self)
 
-    def validate(self) -> "Config":
-        """Check choices and domains; raise :class:`ConfigError` naming the field."""
-        _check_choice("phi_mode", self.phi_mode, PHI_MODES)
-        _check_choice("engine", self.engine, ENGINES)
-        _check_choice("dtype", self.dtype, DTYPES)
-        _check_choice("detector.convention", self.detector.convention, CONVENTIONS)
-        _check_choice("detector.pivot", self.detector.pivot, PIVOTS)
-        _check_choice("crystal.shape", self.crystal.shape, CRYSTAL_SHAPES)
-        c = self.crystal
-        if c.cell is None and c.mosflm_matrix is None:
-            raise ConfigError("crystal: give a unit cell (crystal.cell, -cell) or an orientation matrix (crystal.mosflm_matrix, -mat)")
-        if c.cell is not None and len(c.cell) != 6:
-            raise ConfigError(f"crystal.cell must hold 6 numbers (a b c alpha beta gamma), got {len(c.cell)}")
-        if c.mosflm_matrix is not None and tuple(np.shape(c.mosflm_matrix)) != (3, 3):
-            raise ConfigError(f"crystal.mosflm_matrix must be 3x3, got shape {np.shape(c.mosflm_matrix)}")
-        _check_vec("crystal.misset_deg", c.misset_deg)
-        _check_len("crystal.n_cells", c.n_cells, 3)
-        _check_len("crystal.size_mm", c.size_mm, 3)
-        if c.mosaic_domains is not None and int(c.mosaic_domains) != c.mosaic_domains:
-            raise ConfigError("crystal.mosaic_domains must be an integer")
-        sf = self.structure_factors
-        if sf.table is None and _value(sf.default_F) == 0.0:
-            raise ConfigError(
-                "structure factors: no HKL table (-hkl or an Fdump cache) and default_F is 0, so every pixel would be 0; "
-                "give -hkl FILE or -default_F F"
-            )
-        b = self.beam
-        if not _value(b.wavelength_A) > 0:
-            raise ConfigError(f"beam.wavelength_A must be > 0, got {_value(b.wavelength_A)}")
-        for name in ("beam_vector", "polar_vector"):
-            _check_vec(f"beam.{name}", getattr(b, name))
-        d = self.detector
-        if not _value(d.pixel_size_mm) > 0:
-            raise ConfigError(f"detector.pixel_size_mm must be > 0, got {_value(d.pixel_size_mm)}")
-        _check_len("detector.detsize_mm", d.detsize_mm, 2)
-        if d.detpixels is not None:
-            _check_len("detector.detpixels", d.detpixels, 2)
-            if any(int(n) < 0 for n in d.detpixels):
-                raise ConfigError(f"detector.detpixels must be >= 0, got {tuple(d.detpixels)}")
-        for name in ("fdet_vector", "sdet_vector", "odet_vector", "twotheta_axis", "pix0_vector_m"):
-            _check_vec(f"detector.{name}", getattr(d, name))
-        _check_len("detector.rot_deg", d.rot_deg, 3)
-        if d.roi is not None:
-            _check_len("detector.roi", d.roi, 4)
-        if d.mask is not None and np.ndim(d.mask) != 2:
-            raise ConfigError(f"detector.mask must be a 2-D (slow, fast) array, got {np.ndim(d.mask)} dimensions")
-        s = self.sampling
-        _check_vec("sampling.spindle_axis", s.spindle_axis)
-        if s.oversample is not None and int(s.oversample) != s.oversample:
-            raise ConfigError("sampling.oversample must be an integer")
-        o = self.output
-        if o.printout_pixel is not None:
-            _check_len("output.printout_pixel", o.printout_pixel, 2)
-        return self
+    def validate(self, resources: bool = False) -> "Config":
+        """Check every field; raise :class:`ConfigError` naming the field and its flag.
 
+        The rules live in :func:`nanobrag.validation.validate_config`; both engines
+        run it with ``resources=True`` (also refuse work beyond the engines' limits).
+        """
+        from .validation import validate_config
 
-def _value(x: Any) -> float:
-    """The float value of a number or a 0-d tensor."""
-    if hasattr(x, "detach"):
-        return float(x.detach().cpu())
-    return float(x)
-
-
-def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-
-
-def _check_len(name: str, value: Any, n: int) -> None:
-    try:
-        length = len(value)
-    except TypeError:
-        raise ConfigError(f"{name} must hold {n} numbers, got {value!r}") from None
-    if length != n:
-        raise ConfigError(f"{name} must hold {n} numbers, got {length}")
-
-
-def _check_vec(name: str, value: Any) -> None:
-    if value is not None:
-        _check_len(name, value, 3)
+        return validate_config(self, resources=resources)
 
 
 def iter_fields(obj: Any, prefix: str = ""):

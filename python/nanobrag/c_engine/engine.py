@@ -126,6 +126,8 @@ def _set_vec(cfg, has_field: str, field: str, name: str, value: Any) -> None:
 def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any, List[Any]]:
     """Translate a Config into a freshly allocated ``nb_config``.
 
+    The Config must have passed :meth:`Config.validate` (the rules live in
+    :mod:`nanobrag.validation`; the library keeps its own guards).
     Returns ``(cdata, keepalive)``: keep ``keepalive`` (the numpy buffers the
     struct points into) alive as long as the struct is used.  A missing
     misset seed (``misset_random`` without ``misset_seed``) is resolved once
@@ -146,18 +148,13 @@ def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any
 
     # crystal
     if xt.cell is not None:
-        cell = [_num(v) for v in xt.cell]
-        if len(cell) != 6:
-            raise CEngineConfigError(f"crystal.cell must hold 6 numbers, got {len(cell)}")
         cfg.has_cell = 1
-        cfg.cell[0:6] = cell
+        cfg.cell[0:6] = [_num(v) for v in xt.cell]
     if xt.mosflm_matrix is not None:
         m = xt.mosflm_matrix
         if hasattr(m, "detach"):
             m = m.detach().cpu().numpy()
         m = np.asarray(m, dtype=np.float64)
-        if m.shape != (3, 3):
-            raise CEngineConfigError(f"crystal.mosflm_matrix must be 3x3, got shape {m.shape}")
         cfg.has_mosflm_matrix = 1
         cfg.mosflm_matrix[0:9] = [float(v) for v in m.reshape(-1)]
     if xt.misset_random:
@@ -173,8 +170,6 @@ def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any
         cfg.misset_deg[0:3] = list(_vec3("crystal.misset_deg", xt.misset_deg))
     cfg.n_cells[0:3] = list(_vec3("crystal.n_cells", xt.n_cells))
     cfg.crystal_size_mm[0:3] = list(_vec3("crystal.size_mm", xt.size_mm))
-    if xt.shape not in _SHAPES:
-        raise CEngineConfigError(f"crystal.shape must be one of {', '.join(_SHAPES)}; got {xt.shape!r}")
     cfg.xtal_shape = _SHAPES[xt.shape]
     cfg.fudge = _num(xt.fudge)
     cfg.mosaic_spread_deg = _num(xt.mosaic_spread_deg)
@@ -217,11 +212,7 @@ def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any
     _set_vec(cfg, "has_polar_vector", "polar_vector", "beam.polar_vector", bm.polar_vector)
 
     # detector
-    if det.convention not in _CONVENTIONS:
-        raise CEngineConfigError(f"detector.convention must be one of {', '.join(_CONVENTIONS)}; got {det.convention!r}")
     cfg.convention = _CONVENTIONS[det.convention]
-    if det.pivot not in _PIVOTS:
-        raise CEngineConfigError(f"detector.pivot must be 'beam' or 'sample'; got {det.pivot!r}")
     cfg.pivot = _PIVOTS[det.pivot]
     cfg.distance_mm = _num(det.distance_mm)
     cfg.close_distance_mm = _num(det.close_distance_mm)
@@ -248,8 +239,6 @@ def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any
         mask = np.asarray(det.mask)
         if hasattr(det.mask, "detach"):
             mask = det.mask.detach().cpu().numpy()
-        if mask.ndim != 2:
-            raise CEngineConfigError(f"detector.mask must be a 2-D (slow, fast) array, got {mask.ndim} dimensions")
         # only zero / non-zero matters to the legacy program
         mask = np.ascontiguousarray(mask != 0, dtype=np.uint16)
         keep.append(mask)
@@ -268,8 +257,6 @@ def to_nb_config(config: Config, notes: Optional[List[str]] = None) -> Tuple[Any
     cfg.oversample_polar = int(bool(smp.oversample_polar))
     cfg.oversample_omega = int(bool(smp.oversample_omega))
     cfg.dmin_A = _num(smp.dmin_A)
-    if config.phi_mode not in _PHI_MODES:
-        raise CEngineConfigError(f"phi_mode must be one of {', '.join(_PHI_MODES)}; got {config.phi_mode!r}")
     cfg.phi_mode = _PHI_MODES[config.phi_mode]
 
     # background
@@ -287,6 +274,7 @@ class _Plan:
         self.warnings: List[str] = []
         self.cancelled_by: Optional[BaseException] = None
         self._progress = progress
+        config.validate(resources=True)
         cfg, self._keep = to_nb_config(config, notes=self.warnings)
         self._log_cb = ffi.callback("nb_log_fn", self._on_log)
         self._progress_cb = ffi.callback("nb_progress_fn", self._on_progress, onerror=self._on_progress_error)

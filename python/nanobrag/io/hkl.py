@@ -19,6 +19,7 @@ import os
 import numpy as np
 
 from ..tables import StructureFactorTable
+from ..validation import MAX_GRID_POINTS
 from ._numbers import parse_float, parse_int
 from .errors import FormatError
 
@@ -26,6 +27,7 @@ __all__ = ["read_hkl"]
 
 _COMMENT_STARTS = ("#", "!")
 _AXES = ("h", "k", "l")
+_INDEX_LIMIT = 2**31 - 1  # C int, as the legacy reader
 
 
 def read_hkl(path, default_F: float = 0.0) -> StructureFactorTable:
@@ -46,9 +48,11 @@ def read_hkl(path, default_F: float = 0.0) -> StructureFactorTable:
                 raise FormatError(
                     path, f"expected 4 columns 'h k l F', found {len(fields)}: {line.strip()!r}", lineno
                 )
-            indices.append(
-                tuple(parse_int(path, tok, f"Miller index {axis}", lineno) for axis, tok in zip(_AXES, fields[:3]))
-            )
+            triple = tuple(parse_int(path, tok, f"Miller index {axis}", lineno) for axis, tok in zip(_AXES, fields[:3]))
+            if max(abs(i) for i in triple) > _INDEX_LIMIT:
+                raise FormatError(path, f"Miller index out of range (|index| <= {_INDEX_LIMIT}): {line.strip()[:60]!r}",
+                                  lineno)
+            indices.append(triple)
             amplitudes.append(parse_float(path, fields[3], "structure factor F", lineno))
     if not indices:
         raise FormatError(path, "no reflections found (expected lines of 'h k l F')")
@@ -56,6 +60,15 @@ def read_hkl(path, default_F: float = 0.0) -> StructureFactorTable:
     hkl = np.array(indices, dtype=np.int64)
     hkl_min = hkl.min(axis=0)
     shape = tuple(int(n) for n in hkl.max(axis=0) - hkl_min + 1)
+    points = shape[0] * shape[1] * shape[2]
+    if points > MAX_GRID_POINTS:  # refuse before allocating the dense grid
+        lo, hi = hkl_min.tolist(), hkl.max(axis=0).tolist()
+        raise FormatError(
+            path,
+            f"the Miller indices span h {lo[0]}..{hi[0]}, k {lo[1]}..{hi[1]}, l {lo[2]}..{hi[2]}: a dense grid of "
+            f"{points:.3g} points ({points * 8 / 2**30:.3g} GiB), more than the limit of {MAX_GRID_POINTS:.3g}; "
+            "check the file for an absurd index",
+        )
     # the legacy grid is zero-filled and prefilled only when default_F != 0 (so -0.0 gives +0.0)
     grid = np.full(shape, float(default_F)) if default_F != 0.0 else np.zeros(shape)
     flat = np.ravel_multi_index(tuple((hkl - hkl_min).T), shape)

@@ -43,7 +43,7 @@ def simulate(
 ) -> SimulationResult:
     """Render ``config`` on ``device`` in ``dtype`` (see the package docstring for the options)."""
     ctx = resolve_context(device, dtype)
-    config.validate()
+    config.validate(resources=True)
     plan = build_plan(ctx, config)
     opts = _options(plan, progress, options)
     out = render(plan, opts)
@@ -65,6 +65,6 @@ def trace(config: Config, pixels: Sequence[Tuple[int, int]], device: Any = "cpu"
     from .tracing import trace_pixels
 
     ctx = resolve_context(device, dtype)
-    config.validate()
+    config.validate(resources=True)
     plan = build_plan(ctx, config)
     return trace_pixels(plan, pixels)
