@@ -126,6 +126,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     status = _check_outputs(config, info, cwd)
     if status is not None:
         return status
+    try:
+        from .validation import check_nthreads
+
+        check_nthreads(info.nthreads)
+    except ConfigError as exc:
+        return _error(exc, EXIT_USAGE)
 
     if info.nthreads and config.engine == "torch":
         import torch

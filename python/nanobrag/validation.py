@@ -47,7 +47,7 @@ MAX_AXIS_STEPS = 100_000
 #: points of the dense structure-factor grid (float64: 2 GiB)
 MAX_GRID_POINTS = 2**28
 #: OpenMP / torch threads
-MAX_THREADS = 1024
+MAX_THREADS = 256
 
 
 class NonFiniteImageError(ConfigError):
