@@ -168,6 +168,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _interrupted()
 
     try:
+        from .validation import check_statistics_finite
+
+        check_statistics_finite(config, result.stats)
+    except ConfigError as exc:
+        return _error(exc, EXIT_USAGE)
+    try:
         for line in summary_lines(config, result):
             print(line)
         if config.output.printout:

@@ -25,6 +25,7 @@ __all__ = [
     "validate_config",
     "check_nthreads",
     "check_image_finite",
+    "check_statistics_finite",
     "check_grid_size",
     "NonFiniteImageError",
     "FLAGS_OF",
@@ -453,6 +454,8 @@ def _sampling(config: Config, pixels: Tuple[int, int], resources: bool) -> None:
     oversample = _integer("sampling.oversample", s.oversample, optional=True, high=MAX_OVERSAMPLE,
                           what=" sub-pixels per pixel edge")
     _number("sampling.dmin_A", s.dmin_A, low=0.0, unit="Angstrom")
+    if resources:
+        _check_work(config, pixels, oversample if oversample and oversample > 0 else 1)
     if resources and (oversample is None or oversample <= 0):
         # the auto-selected oversampling (3 x crystal size / reciprocal pixel size), before it is used
         edges = _cell_edges_A(config)
@@ -468,6 +471,46 @@ def _sampling(config: Config, pixels: Tuple[int, int], resources: bool) -> None:
                         f"sub-pixels per pixel edge (3 x crystal size {max(extent) * 1e3:.3g} mm / reciprocal pixel "
                         f"size); the limit is {MAX_OVERSAMPLE}: give -oversample, or a smaller crystal "
                         "(-N, -xtal_size), or check -distance and -pixel")
+
+
+#: sub-steps per pixel (sources x mosaic domains x phi steps x sub-pixels x layers) times pixels
+MAX_WORK = 1e12
+MAX_SOURCES = 100_000
+
+
+def _axis_steps(steps: Any, range_: Any, step: Any) -> int:
+    """Grid points on one divergence/dispersion axis, as far as the user's numbers tell (1 if unknown)."""
+    if steps is not None and int(steps) > 0:
+        return int(steps)
+    r = float(range_) if range_ is not None else 0.0
+    st = float(step) if step is not None else 0.0
+    if r > 0 and st > 0:
+        return int(r / st) + 1
+    return 1
+
+
+def _check_work(config: Config, pixels: Tuple[int, int], oversample: int) -> None:
+    b, s, c, d = config.beam, config.sampling, config.crystal, config.detector
+    if b.sources is not None:
+        sources = len(b.sources.rows)
+    else:
+        sources = (_axis_steps(b.hdiv_steps, b.hdiv_range_mrad, b.hdiv_step_mrad)
+                   * _axis_steps(b.vdiv_steps, b.vdiv_range_mrad, b.vdiv_step_mrad)
+                   * _axis_steps(b.dispersion_steps, None, None))
+    if sources > MAX_SOURCES:
+        raise _fail("beam.hdiv_steps", f"divergence and dispersion give about {sources:.3g} source directions; "
+                    f"the limit is {MAX_SOURCES} (-divsteps/-hdivsteps/-vdivsteps/-dispsteps)")
+    phi = int(s.phi_steps) if s.phi_steps else 1
+    domains = int(c.mosaic_domains) if c.mosaic_domains else 1
+    layers = int(d.thicksteps) if d.thicksteps else 1
+    work = float(pixels[0]) * pixels[1] * oversample ** 2 * sources * phi * domains * layers
+    if work > MAX_WORK:
+        raise ConfigError(
+            f"the run would take {work:.3g} pixel sub-steps ({pixels[0]} x {pixels[1]} pixels x {oversample}^2 "
+            f"sub-pixels x {sources} sources x {phi} phi steps x {domains} mosaic domains x {layers} layers); "
+            f"the limit is {MAX_WORK:.0e}: reduce -detpixels, -oversample, -divsteps, -phisteps, -mosaic_domains "
+            "or -detector_thicksteps"
+        )
 
 
 def check_nthreads(nthreads: Optional[int]) -> Optional[int]:
@@ -524,3 +567,19 @@ def check_image_finite(config: Config, image: Any) -> None:
         f"the image would hold {count} non-finite pixel(s) (inf or NaN) of {values.size}: the inputs overflow "
         f"the arithmetic (float32 image, max 3.4e38 photons). Reduce: {suspects}. Nothing was written"
     )
+
+
+def check_statistics_finite(config: Config, stats: Any) -> None:
+    """Raise :class:`NonFiniteImageError` when a legacy image statistic (max, mean, rms, rmsd) is inf or NaN.
+
+    The legacy statistics square pixel values in single precision, so a finite
+    image brighter than about 1.8e19 photons gives an infinite rms.
+    """
+    names = ("max_I", "mean", "rms", "rmsd", "sum", "sumsqr")
+    bad = [n for n in names if hasattr(stats, n) and not math.isfinite(float(getattr(stats, n)))]
+    if bad:
+        suspects = "; ".join(_overflow_suspects(config))
+        raise NonFiniteImageError(
+            f"the image statistics {', '.join(bad)} would be inf or NaN (pixel values squared overflow single "
+            f"precision): the inputs are too large. Reduce: {suspects}. Nothing was written"
+        )
