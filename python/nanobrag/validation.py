@@ -27,6 +27,7 @@ __all__ = [
     "check_image_finite",
     "check_statistics_finite",
     "check_grid_size",
+    "pixel_counts",
     "NonFiniteImageError",
     "FLAGS_OF",
     "MAX_PIXELS",
@@ -383,19 +384,16 @@ def _detector(config: Config) -> Tuple[int, int]:
     _number("detector.close_distance_mm", d.close_distance_mm, nonzero=True, unit="mm", optional=True)
     pixel = _number("detector.pixel_size_mm", d.pixel_size_mm, low=0.0, low_open=True, unit="mm")
     size = _numbers("detector.detsize_mm", d.detsize_mm, 2, low=0.0, unit="mm")
-    counts = [0, 0]
     if d.detpixels is not None:
         if isinstance(d.detpixels, (str, bytes)) or not hasattr(d.detpixels, "__len__") or len(d.detpixels) != 2:
             raise _fail("detector.detpixels", f"must hold 2 integers (fast, slow), got {d.detpixels!r}")
-        counts = [_integer("detector.detpixels", v, low=0, high=MAX_PIXELS_PER_AXIS, what=" pixels per axis")
-                  for v in d.detpixels]
+        for v in d.detpixels:
+            _integer("detector.detpixels", v, low=0, high=MAX_PIXELS_PER_AXIS, what=" pixels per axis")
+    counts = list(pixel_counts(config))
     for axis in (0, 1):
-        if not counts[axis]:
-            n = math.ceil(size[axis] / pixel - 0.5)
-            if not 1 <= n <= MAX_PIXELS_PER_AXIS:
-                raise _fail("detector.detsize_mm", f"{size[axis]:g} mm with {pixel:g} mm pixels gives {n:g} pixels "
-                            f"on the {'fast' if axis == 0 else 'slow'} axis; expected 1 to {MAX_PIXELS_PER_AXIS}")
-            counts[axis] = int(n)
+        if not 1 <= counts[axis] <= MAX_PIXELS_PER_AXIS:
+            raise _fail("detector.detsize_mm", f"{size[axis]:g} mm with {pixel:g} mm pixels gives {counts[axis]:g} "
+                        f"pixels on the {'fast' if axis == 0 else 'slow'} axis; expected 1 to {MAX_PIXELS_PER_AXIS}")
     if counts[0] * counts[1] > MAX_PIXELS:
         raise _fail("detector.detpixels", f"{counts[0]} x {counts[1]} = {counts[0] * counts[1]:.3g} pixels "
                     f"({counts[0] * counts[1] * 4 / 2**30:.3g} GiB as float32) is more than the limit of "
@@ -419,11 +417,27 @@ def _detector(config: Config) -> Tuple[int, int]:
             raise _fail("detector.mask", f"must be a 2-D (slow, fast) array, got {ndim} dimensions")
         if tuple(np.shape(d.mask)) != (counts[1], counts[0]):
             raise _fail("detector.mask", f"is {np.shape(d.mask)[1]} x {np.shape(d.mask)[0]} pixels (fast x slow) "
-                        f"but the detector is {counts[0]} x {counts[1]}")
+                        f"but the detector is {counts[0]} x {counts[1]}; drop the options that resize the "
+                        "detector or use a matching mask")
     if d.roi is not None:
         roi = _numbers("detector.roi", d.roi, 4)
         if any(v != int(v) for v in roi):
             raise _fail("detector.roi", f"must hold 4 integers (fast_min fast_max slow_min slow_max), got {d.roi!r}")
+    return counts[0], counts[1]
+
+
+def pixel_counts(config: Config) -> Tuple[int, int]:
+    """(fast, slow) pixel counts with the legacy rule: a count wins, else round(size / pixel).
+
+    Assumes finite sizes (call after the field checks, or on a parsed Config).
+    """
+    det = config.detector
+    pixel_m = _float("detector.pixel_size_mm", det.pixel_size_mm) / 1000.0
+    counts = [int(v) for v in (det.detpixels or (0, 0))]
+    for axis in (0, 1):
+        if not counts[axis]:
+            n = math.ceil(_float("detector.detsize_mm", det.detsize_mm[axis]) / 1000.0 / pixel_m - 0.5)
+            counts[axis] = int(n) if math.isfinite(n) else 0
     return counts[0], counts[1]
 
 
