@@ -205,7 +205,10 @@ def _numbers(field: str, value: Any, n: int, *, optional: bool = False, nonzero_
     if isinstance(value, (str, bytes)) or value is None:
         raise _fail(field, f"must hold {n} numbers, got {value!r}")
     try:
-        items = list(np.asarray(value, dtype=object).reshape(-1))
+        if isinstance(value, (list, tuple)):  # keeps tensors (perhaps requiring grad) as they are
+            items = list(value)
+        else:
+            items = list(np.asarray(value, dtype=object).reshape(-1))
     except (TypeError, ValueError):
         raise _fail(field, f"must hold {n} numbers, got {value!r}") from None
     if len(items) != n:
