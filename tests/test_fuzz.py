@@ -9,7 +9,7 @@ this process (fast); a small sample runs as child processes (signals and
 crashes at exit show only there), and a sample runs in a child against the
 sanitizer build of the C library.
 
-Per CI run: 700 C-engine + 400 torch-engine in-process cases, 10 child
+Per CI run: 1200 C-engine + 800 torch-engine in-process cases, 10 child
 processes, every bad Config of ``fuzz_cases.bad_configs`` through both
 engines, 60 cases under ASan/UBSan.  ``NANOBRAG_FUZZ_SCALE`` multiplies the
 counts (e.g. 10 for a longer local campaign).
@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 import fuzz_cases
 
 SCALE = float(os.environ.get("NANOBRAG_FUZZ_SCALE", "1"))
-EXAMPLES = {"c": int(700 * SCALE), "torch": int(400 * SCALE)}
+EXAMPLES = {"c": int(1200 * SCALE), "torch": int(800 * SCALE)}
 if os.environ.get("NANOBRAG_FUZZ_EXAMPLES"):  # the sanitizer child sets its own count
     EXAMPLES = {k: int(os.environ["NANOBRAG_FUZZ_EXAMPLES"]) for k in EXAMPLES}
 REPO = Path(__file__).resolve().parents[1]

@@ -370,7 +370,7 @@ def _beam(config: Config) -> None:
     if flux != 0.0 and exposure > 0.0:
         if beamsize == 0.0:
             raise _fail("beam.beamsize_mm", "must be > 0 mm when a flux is given (fluence = flux*exposure/beamsize^2)")
-        fluence = flux * exposure / (beamsize / 1000.0) ** 2
+        fluence = flux * exposure / (beamsize / 1000.0) / (beamsize / 1000.0)
         if not math.isfinite(fluence):
             raise _fail("beam.flux_photons_per_s", f"times -exposure over -beamsize^2 overflows the fluence "
                         f"({flux:g} x {exposure:g} s / ({beamsize:g} mm)^2)")
@@ -395,7 +395,8 @@ def _detector(config: Config) -> Tuple[int, int]:
     counts = list(pixel_counts(config))
     for axis in (0, 1):
         if not 1 <= counts[axis] <= MAX_PIXELS_PER_AXIS:
-            raise _fail("detector.detsize_mm", f"{size[axis]:g} mm with {pixel:g} mm pixels gives {counts[axis]:g} "
+            n = counts[axis] or size[axis] / pixel
+            raise _fail("detector.detsize_mm", f"{size[axis]:g} mm with {pixel:g} mm pixels gives {n:.3g} "
                         f"pixels on the {'fast' if axis == 0 else 'slow'} axis; expected 1 to {MAX_PIXELS_PER_AXIS}")
     if counts[0] * counts[1] > MAX_PIXELS:
         raise _fail("detector.detpixels", f"{counts[0]} x {counts[1]} = {counts[0] * counts[1]:.3g} pixels "
@@ -439,8 +440,9 @@ def pixel_counts(config: Config) -> Tuple[int, int]:
     counts = [int(v) for v in (det.detpixels or (0, 0))]
     for axis in (0, 1):
         if not counts[axis]:
-            n = math.ceil(_float("detector.detsize_mm", det.detsize_mm[axis]) / 1000.0 / pixel_m - 0.5)
-            counts[axis] = int(n) if math.isfinite(n) else 0
+            n = _float("detector.detsize_mm", det.detsize_mm[axis]) / 1000.0 / pixel_m - 0.5
+            # beyond any limit (or not a number): reported as 0 pixels, which the check refuses
+            counts[axis] = int(math.ceil(n)) if math.isfinite(n) and abs(n) < 2**62 else 0
     return counts[0], counts[1]
 
 
@@ -559,7 +561,7 @@ def _overflow_suspects(config: Config) -> List[str]:
                           f"{fmax:g}")
     r_e_sqr = 7.94079248018965e-30
     if float(b.flux_photons_per_s) != 0.0 and float(b.exposure_s) > 0.0 and float(b.beamsize_mm) > 0:
-        fluence = float(b.flux_photons_per_s) * float(b.exposure_s) / (float(b.beamsize_mm) / 1000.0) ** 2
+        fluence = float(b.flux_photons_per_s) * float(b.exposure_s) / (float(b.beamsize_mm) / 1000.0) / (float(b.beamsize_mm) / 1000.0)
         add(lg(fluence * r_e_sqr), f"-flux {float(b.flux_photons_per_s):g} (fluence {fluence:g} photons/m^2)")
     else:
         add(lg(float(b.fluence_photons_per_m2) * r_e_sqr), f"-fluence {float(b.fluence_photons_per_m2):g}")
