@@ -128,11 +128,12 @@ def test_a_sample_is_silent_under_the_sanitizers():
         # --capture=sys: a sanitizer report (written to fd 2 by the C runtime) reaches this test
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--capture=sys",
          "tests/test_fuzz.py::test_c_engine_command_line_fuzz_in_process",
-         "tests/test_fuzz.py::test_every_bad_config_is_a_config_error[c]"],
+         "tests/test_fuzz.py::test_every_bad_config_is_a_config_error[c]",
+         "tests/test_validation.py::test_c_noise_refuses_non_finite_pixels_instead_of_converting_nan"],
         env=env, capture_output=True, text=True, cwd=REPO,
     )
     report = run.stdout[-4000:] + run.stderr[-8000:]
     assert "AddressSanitizer" not in run.stderr, report
     assert "runtime error" not in run.stderr + run.stdout, report
     assert run.returncode == 0, report
-    assert "2 passed" in run.stdout.strip().splitlines()[-1], report
+    assert "3 passed" in run.stdout.strip().splitlines()[-1], report

@@ -87,3 +87,21 @@ def test_transaction_removes_all_on_failure_and_names_the_users_file(tmp_path):
     assert (tmp_path / "old.img").read_bytes() == b"keep"
     with pytest.raises(OSError, match="does not exist"):
         OutputTransaction().path_for(tmp_path / "nodir" / "x.bin")
+
+
+def test_c_noise_refuses_non_finite_pixels_instead_of_converting_nan():
+    """The legacy noise loop converted NaN to long (undefined behaviour); the library now refuses."""
+    from nanobrag.c_engine import CEngineError
+    from nanobrag.c_engine.engine import noise_image
+
+    cfg = fuzz_cases.tiny_config()
+    image = np.ones((8, 8), dtype=np.float32)
+    out, overloads, photons = noise_image(cfg, image, seed=1)
+    assert out.shape == (8, 8) and np.isfinite(photons)
+    for bad in (np.nan, np.inf, -np.inf):
+        image[3, 4] = bad
+        with pytest.raises(CEngineError, match="invalid"):
+            noise_image(cfg, image, seed=1)
+    cfg.output.adc_offset = float("nan")
+    with pytest.raises(CEngineError):
+        noise_image(cfg, np.ones((8, 8), dtype=np.float32), seed=1)
