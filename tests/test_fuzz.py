@@ -9,7 +9,8 @@ this process (fast); a small sample runs as child processes (signals and
 crashes at exit show only there), and a sample runs in a child against the
 sanitizer build of the C library.
 
-Per CI run: 1200 C-engine + 800 torch-engine in-process cases, 10 child
+Per CI run: 1200 C-engine + 800 torch-engine in-process cases, 300 cases
+through both engines (same exit status: one validation), 10 child
 processes, every bad Config of ``fuzz_cases.bad_configs`` through both
 engines, 60 cases under ASan/UBSan.  ``NANOBRAG_FUZZ_SCALE`` multiplies the
 counts (e.g. 10 for a longer local campaign).
@@ -63,6 +64,18 @@ def test_c_engine_command_line_fuzz_in_process():
 def test_torch_engine_command_line_fuzz_in_process():
     pytest.importorskip("torch")
     _in_process("torch")
+
+
+@settings(max_examples=int(300 * SCALE), deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(rng=st.randoms(use_true_random=False))
+def test_both_engines_refuse_the_same_commands(rng):
+    """One validation: the torch engine refuses exactly what the C engine refuses (same exit status)."""
+    pytest.importorskip("torch")
+    case = fuzz_cases.random_case(rng)
+    with tempfile.TemporaryDirectory(prefix="nb_fuzz_") as tmp:
+        c = fuzz_cases.run_in_process(case, "c", Path(tmp) / "c", timeout_s=30)
+        t = fuzz_cases.run_in_process(case, "torch", Path(tmp) / "t", timeout_s=30)
+    assert c.status == t.status, f"{case.what}: C exit {c.status}, torch exit {t.status}\n{c.stderr[-500:]}\n{t.stderr[-500:]}"
 
 
 def test_command_line_fuzz_sample_in_child_processes(tmp_path):

@@ -219,8 +219,11 @@ def _numbers(field: str, value: Any, n: int, *, optional: bool = False, nonzero_
             out.append(_number(field, item, **rules))
         except ConfigError as exc:
             raise ConfigError(f"{exc} (value {i + 1} of {n})") from None
-    if nonzero_vector and not any(out):
-        raise _fail(field, "must not be the zero vector (its direction is used)")
+    if nonzero_vector:
+        length_sqr = sum(x * x for x in out)  # as the engines normalize it: must neither vanish nor overflow
+        if not (0.0 < length_sqr < math.inf):
+            raise _fail(field, f"must have a finite, non-zero length (its direction is used), got "
+                        f"{' '.join(f'{x:g}' for x in out)}")
     return tuple(out)
 
 
@@ -278,6 +281,12 @@ def _crystal(config: Config) -> None:
             if not 0 < x < 180:
                 raise _fail("crystal.cell", f"angle {('alpha', 'beta', 'gamma')[i]} must lie between 0 and 180 "
                             f"degrees, got {x:g}")
+        ca, cb, cg = (math.cos(math.radians(x)) for x in cell[3:])
+        shape = 1.0 - ca * ca - cb * cb - cg * cg + 2.0 * ca * cb * cg
+        volume = cell[0] * cell[1] * cell[2] * math.sqrt(shape) if shape > 0 else 0.0
+        if not (math.isfinite(volume) and volume > 0):
+            raise _fail("crystal.cell", f"{' '.join(f'{x:g}' for x in cell)} has no finite volume (the angles "
+                        "cannot close a cell, or the edges overflow)")
     if c.mosflm_matrix is not None:
         m = c.mosflm_matrix
         if hasattr(m, "detach"):
@@ -298,7 +307,9 @@ def _crystal(config: Config) -> None:
     _numbers("crystal.n_cells", c.n_cells, 3, low=0.0, unit="unit cells")
     _numbers("crystal.size_mm", c.size_mm, 3, low=0.0, unit="mm")
     _number("crystal.fudge", c.fudge, unit="reciprocal-radius factor")
-    _number("crystal.mosaic_spread_deg", c.mosaic_spread_deg, low=0.0, unit="degrees", optional=True)
+    spread = _number("crystal.mosaic_spread_deg", c.mosaic_spread_deg, low=0.0, unit="degrees", optional=True)
+    if spread is not None and spread > 180.0:
+        raise _fail("crystal.mosaic_spread_deg", f"must be at most 180 degrees (a rotation spread), got {spread:g}")
     _integer("crystal.mosaic_domains", c.mosaic_domains, low=0, high=MAX_STEPS, optional=True)
     _integer("crystal.mosaic_seed", c.mosaic_seed)
 
@@ -338,7 +349,10 @@ def check_grid_size(shape: Iterable[int], what: str) -> None:
 def _beam(config: Config) -> None:
     b = config.beam
     _number("beam.wavelength_A", b.wavelength_A, low=0.0, low_open=True, unit="Angstrom")
-    _number("beam.dispersion_percent", b.dispersion_percent, low=0.0, unit="percent")
+    dispersion = _number("beam.dispersion_percent", b.dispersion_percent, low=0.0, unit="percent")
+    if dispersion >= 200.0:  # the spread runs from lambda * (1 - dispersion/2): it must stay > 0
+        raise _fail("beam.dispersion_percent", f"must be below 200 percent (the shortest wavelength of the spread "
+                    f"would be <= 0), got {dispersion:g}")
     for name in ("dispersion_steps", "hdiv_steps", "vdiv_steps"):
         _integer(f"beam.{name}", getattr(b, name), optional=True, high=MAX_AXIS_STEPS)
     for name in ("hdiv_range_mrad", "hdiv_step_mrad", "vdiv_range_mrad", "vdiv_step_mrad"):
