@@ -105,3 +105,41 @@ def test_c_noise_refuses_non_finite_pixels_instead_of_converting_nan():
     cfg.output.adc_offset = float("nan")
     with pytest.raises(CEngineError):
         noise_image(cfg, np.ones((8, 8), dtype=np.float32), seed=1)
+
+
+@pytest.mark.parametrize("text,expected", [
+    (b"0 0 0 10\n1 0 0 1e400\n", r"line 2: structure factor F must be a finite number"),
+    (b"0 0 0 1" + b"0" * 100000 + b"\n", r"line 1: structure factor F must be a finite number"),
+    (b"0 0 0 1\n100000 100000 100000 1\n", r"dense grid of 1e\+15 points"),
+    (b"0 0 0 1\n1 0 0 1e30\n", r"line 2: structure factor F 1e\+30 is absurd"),
+    (b"99999999999999999999 0 0 1\n", r"line 1: Miller index out of range"),
+])
+def test_hkl_reader_refuses_non_finite_and_absurd_values_with_file_and_line(tmp_path, text, expected):
+    from nanobrag.io import FormatError, read_hkl
+
+    path = tmp_path / "bad.hkl"
+    path.write_bytes(text)
+    with pytest.raises(FormatError, match=expected) as info:
+        read_hkl(path)
+    assert str(path) in str(info.value)
+
+
+def test_sigterm_during_a_run_leaves_nothing(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "good.hkl").write_bytes(fuzz_cases.GOOD_HKL)
+    env = dict(os.environ, PYTHONPATH=str(repo / "python"), OMP_NUM_THREADS="1")
+    argv = ["-hkl", "good.hkl", "-cell", "50", "50", "50", "90", "90", "90", "-N", "5", "-detpixels", "400",
+            "-oversample", "4", "-progress", "-engine", "c"]
+    proc = subprocess.Popen([sys.executable, "-m", "nanobrag.cli", *argv], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()  # the first progress line: the run is rendering
+    assert "done" in line, line
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert sorted(os.listdir(tmp_path)) == ["good.hkl"]

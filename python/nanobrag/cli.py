@@ -8,7 +8,8 @@ directory (:func:`nanobrag.outputs.write_legacy_outputs`).
 
 Exit status: 0 success; 2 bad command line or configuration (one line
 ``nanobrag: error: ...`` on stderr); 1 the run failed; 130 cancelled with
-Ctrl-C.  Nothing is written unless the image was rendered completely.
+Ctrl-C or SIGTERM.  Nothing is written unless the image was rendered
+completely and is finite; all outputs are renamed into place together.
 """
 from __future__ import annotations
 
@@ -103,8 +104,33 @@ class _CtrlC:
         sys.stderr.write("\nnanobrag: cancelling (Ctrl-C again to stop at once)\n")
 
 
+class _TerminateAsInterrupt:
+    """SIGTERM stops the run like a second Ctrl-C, so staged outputs are removed, not left behind."""
+
+    def __enter__(self):
+        try:
+            self.previous = signal.signal(signal.SIGTERM, self._handle)
+        except ValueError:  # not the main thread
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False
+
+    @staticmethod
+    def _handle(signum, frame):
+        raise KeyboardInterrupt
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``nanobrag`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    with _TerminateAsInterrupt():
+        return _main(argv)
+
+
+def _main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in HELP_FLAGS for a in argv):
         sys.stdout.write(usage_text())
@@ -186,7 +212,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return _write_files(config, info, result, cwd, noise_seed)
     except KeyboardInterrupt:
-        return _interrupted("some output files may have been written (each one completely or not at all)")
+        # the output transaction removed what it had staged, unless the renames had begun
+        return _interrupted("no output written, unless the final renames had begun")
 
 
 def _output_paths(config: Config, info: ParseInfo, cwd: str) -> List[str]:

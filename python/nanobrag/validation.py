@@ -35,6 +35,7 @@ __all__ = [
     "MAX_OVERSAMPLE",
     "MAX_STEPS",
     "MAX_GRID_POINTS",
+    "MAX_ABS_F",
     "MAX_THREADS",
 ]
 
@@ -48,6 +49,8 @@ MAX_STEPS = 1_000_000
 MAX_AXIS_STEPS = 100_000
 #: points of the dense structure-factor grid (float64: 2 GiB)
 MAX_GRID_POINTS = 2**28
+#: the largest |F| a structure-factor file may hold (electrons): F^2 beyond 1e38 overflows the float32 image
+MAX_ABS_F = 1e19
 #: OpenMP / torch threads
 MAX_THREADS = 256
 
@@ -570,9 +573,11 @@ def _overflow_suspects(config: Config) -> List[str]:
 
     add(2 * lg(sf.default_F), f"-default_F {float(sf.default_F):g} (intensity goes as F^2)")
     if sf.table is not None:
-        fmax = float(np.max(np.abs(sf.table.as_numpy())))
-        add(2 * lg(fmax), f"the largest F in {getattr(sf.table, 'source', None) or 'the structure-factor table'}: "
-                          f"{fmax:g}")
+        grid = np.abs(sf.table.as_numpy())
+        i = np.unravel_index(int(np.argmax(grid)), grid.shape)
+        hkl = " ".join(str(lo + int(k)) for lo, k in zip(sf.table.hkl_min, i))
+        add(2 * lg(grid[i]), f"the largest F in {getattr(sf.table, 'source', None) or 'the structure-factor table'}: "
+                             f"{grid[i]:g} at h k l = {hkl}")
     r_e_sqr = 7.94079248018965e-30
     if float(b.flux_photons_per_s) != 0.0 and float(b.exposure_s) > 0.0 and float(b.beamsize_mm) > 0:
         fluence = float(b.flux_photons_per_s) * float(b.exposure_s) / (float(b.beamsize_mm) / 1000.0) / (float(b.beamsize_mm) / 1000.0)

@@ -9,7 +9,7 @@ Differences from the legacy reader, which parses the file as a stream of
 numbers: blank lines and comment lines (first non-blank character ``#`` or
 ``!``) are skipped, columns after the fourth are ignored (so ``h k l F SIGF``
 works), and a line with fewer than four columns, a non-integer Miller index or
-a non-numeric / non-finite F is an error naming the file and line (the legacy
+a non-numeric / non-finite / absurd (|F| > 1e19) F is an error naming the file and line (the legacy
 program silently misreads such files).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from ..tables import StructureFactorTable
-from ..validation import MAX_GRID_POINTS
+from ..validation import MAX_ABS_F, MAX_GRID_POINTS
 from ._numbers import parse_float, parse_int
 from .errors import FormatError
 
@@ -53,7 +53,11 @@ def read_hkl(path, default_F: float = 0.0) -> StructureFactorTable:
                 raise FormatError(path, f"Miller index out of range (|index| <= {_INDEX_LIMIT}): {line.strip()[:60]!r}",
                                   lineno)
             indices.append(triple)
-            amplitudes.append(parse_float(path, fields[3], "structure factor F", lineno))
+            F = parse_float(path, fields[3], "structure factor F", lineno)
+            if abs(F) > MAX_ABS_F:
+                raise FormatError(path, f"structure factor F {F:g} is absurd (|F| <= {MAX_ABS_F:g} electrons: its "
+                                  "square would overflow the image)", lineno)
+            amplitudes.append(F)
     if not indices:
         raise FormatError(path, "no reflections found (expected lines of 'h k l F')")
 
