@@ -149,6 +149,10 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
     for note in info.notes:
         sys.stderr.write(f"nanobrag: note: {note}\n")
 
+    torch_only = [n for n in ("-device", "-dtype") if n in info.names()]
+    if config.engine == "c" and torch_only:  # as simulate(engine="c") refuses them: never silently dropped
+        return _error(f"{' and '.join(torch_only)} apply to the torch engine only; drop them or use -engine torch",
+                      EXIT_USAGE)
     status = _check_outputs(config, info, cwd)
     if status is not None:
         return status

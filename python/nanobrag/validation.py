@@ -51,6 +51,8 @@ MAX_AXIS_STEPS = 100_000
 MAX_GRID_POINTS = 2**28
 #: the largest |F| a structure-factor file may hold (electrons): F^2 beyond 1e38 overflows the float32 image
 MAX_ABS_F = 1e19
+#: wavelengths (Angstrom) outside this range are absurd for X-rays and break the arithmetic
+MIN_WAVELENGTH_A, MAX_WAVELENGTH_A = 1e-6, 1e6
 #: OpenMP / torch threads
 MAX_THREADS = 256
 
@@ -309,7 +311,7 @@ def _crystal(config: Config) -> None:
     _integer("crystal.misset_seed", c.misset_seed, optional=True)
     _numbers("crystal.n_cells", c.n_cells, 3, low=0.0, unit="unit cells")
     _numbers("crystal.size_mm", c.size_mm, 3, low=0.0, unit="mm")
-    _number("crystal.fudge", c.fudge, unit="reciprocal-radius factor")
+    _number("crystal.fudge", c.fudge, low=0.0, low_open=True, unit="reciprocal-radius factor")
     spread = _number("crystal.mosaic_spread_deg", c.mosaic_spread_deg, low=0.0, unit="degrees", optional=True)
     if spread is not None and spread > 180.0:
         raise _fail("crystal.mosaic_spread_deg", f"must be at most 180 degrees (a rotation spread), got {spread:g}")
@@ -351,7 +353,10 @@ def check_grid_size(shape: Iterable[int], what: str) -> None:
 
 def _beam(config: Config) -> None:
     b = config.beam
-    _number("beam.wavelength_A", b.wavelength_A, low=0.0, low_open=True, unit="Angstrom")
+    lam = _number("beam.wavelength_A", b.wavelength_A, low=0.0, low_open=True, unit="Angstrom")
+    if not MIN_WAVELENGTH_A <= lam <= MAX_WAVELENGTH_A:
+        raise _fail("beam.wavelength_A", f"must lie between {MIN_WAVELENGTH_A:g} and {MAX_WAVELENGTH_A:g} Angstrom, "
+                    f"got {lam:g}")
     dispersion = _number("beam.dispersion_percent", b.dispersion_percent, low=0.0, unit="percent")
     if dispersion >= 200.0:  # the spread runs from lambda * (1 - dispersion/2): it must stay > 0
         raise _fail("beam.dispersion_percent", f"must be below 200 percent (the shortest wavelength of the spread "
@@ -372,9 +377,11 @@ def _beam(config: Config) -> None:
             raise _fail("beam.sources", f"source {r + 1} holds an infinite value{where}")
         lam = rows[:, 4]
         given = ~np.isnan(lam)
-        if (lam[given] <= 0).any():
-            r = int(np.flatnonzero(given & ~(lam > 0))[0])
-            raise _fail("beam.sources", f"source {r + 1} has wavelength {lam[r]:g} m; must be > 0{where}")
+        outside = given & ~((lam >= MIN_WAVELENGTH_A * 1e-10) & (lam <= MAX_WAVELENGTH_A * 1e-10))
+        if outside.any():
+            r = int(np.flatnonzero(outside)[0])
+            raise _fail("beam.sources", f"source {r + 1} has wavelength {lam[r]:g} m; must lie between "
+                        f"{MIN_WAVELENGTH_A * 1e-10:g} and {MAX_WAVELENGTH_A * 1e-10:g} m{where}")
         pos = np.nan_to_num(rows[:, :3], nan=1.0)
         zero = ~pos.any(axis=1)
         if zero.any():
@@ -489,12 +496,17 @@ def _sampling(config: Config, pixels: Tuple[int, int], resources: bool) -> None:
                     f"the limit is {MAX_STEPS}")
     oversample = _integer("sampling.oversample", s.oversample, optional=True, high=MAX_OVERSAMPLE,
                           what=" sub-pixels per pixel edge")
+    edges = _cell_edges_A(config)
+    for i, size in enumerate(c.size_mm):
+        size = _float("crystal.size_mm", size)
+        if size > 0 and not math.isfinite(size * 1e7 / edges[i]):
+            raise _fail("crystal.size_mm", f"{size:g} mm along {'abc'[i]} is an infinite number of "
+                        f"{edges[i]:g}-Angstrom unit cells")
     _number("sampling.dmin_A", s.dmin_A, low=0.0, unit="Angstrom")
     if resources:
         _check_work(config, pixels, oversample if oversample and oversample > 0 else 1)
     if resources and (oversample is None or oversample <= 0):
         # the auto-selected oversampling (3 x crystal size / reciprocal pixel size), before it is used
-        edges = _cell_edges_A(config)
         n = [max(1.0, _float("crystal.n_cells", v)) for v in c.n_cells]
         size_mm = [_float("crystal.size_mm", v) for v in c.size_mm]
         extent = [size_mm[i] * 1e-3 if size_mm[i] > 0 else edges[i] * 1e-10 * n[i] for i in range(3)]
