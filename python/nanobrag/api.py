@@ -84,6 +84,8 @@ def trace(
     config.validate(resources=True)
     pixels = [(int(s), int(f)) for s, f in pixels]
     name = _engine_name(config, engine)
+    if name == "c" and (device is not None or dtype is not None):
+        raise ConfigError("trace(engine='c'): device and dtype apply to the torch engine only")
     if name == "c":
         from .c_engine import engine as c_engine
 
