@@ -21,7 +21,6 @@ import os
 import random
 import re
 import signal
-import struct
 import subprocess
 import sys
 import threading
