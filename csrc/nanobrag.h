@@ -291,7 +291,8 @@ NB_API int nb_plan_trace(const nb_plan *plan, const int *pixels, size_t pixel_co
  * + adc, clipped at 65535 (counted in *overloads), pixels outside the plan's
  * ROI left 0.  The generator is seeded with -noise_seed, continuing the
  * plan's shuffle table as the legacy program does (this matters only for
- * seeds given as negative numbers). */
+ * seeds given as negative numbers).  NB_ERR_INVALID_ARGUMENT when a ROI pixel
+ * of the float image or adc_offset is not finite (a Poisson mean must be). */
 NB_API int nb_plan_noise_image(const nb_plan *plan, const float *float_image, size_t float_image_len,
                                double adc_offset, long noise_seed, uint16_t *noise_image,
                                long *overloads, double *photons);

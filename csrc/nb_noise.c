@@ -1,8 +1,19 @@
 /* The legacy random streams of the public API: Poisson noise image, orientation
  * (misset and mosaic) draws and raw uniform streams. */
+#include <math.h>
 #include <string.h>
 
 #include "nb_plan.h"
+
+/* 1 when every ROI pixel of the image and the offset are finite (the Poisson draw needs a finite mean). */
+static int finite_inputs(const int roi[4], int fpixels, int spixels, const float *float_image, double adc_offset)
+{
+    if (!isfinite(adc_offset)) return 0;
+    for (int s = roi[2] < 0 ? 0 : roi[2]; s < spixels && s <= roi[3]; ++s)
+        for (int f = roi[0] < 0 ? 0 : roi[0]; f < fpixels && f <= roi[1]; ++f)
+            if (!isfinite(float_image[(size_t)s * fpixels + f])) return 0;
+    return 1;
+}
 
 /* The legacy noise loop: ROI pixels in raster order, one Poisson deviate each. */
 static void noise_loop(nb_shuffle table, const int roi[4], int fpixels, int spixels, const float *float_image,
@@ -28,8 +39,10 @@ static void noise_loop(nb_shuffle table, const int roi[4], int fpixels, int spix
                 value = 65535.0;
                 ++over;
             }
-            /* truncation through a wide integer, as x86 converts double -> unsigned short */
-            noise_image[idx] = (uint16_t)(long)value;
+            /* truncation through a wide integer, as x86 converts double -> unsigned short; a value
+             * below the range of long (x86 gives LONG_MIN, whose low bits are 0) is 0, without the
+             * undefined conversion */
+            noise_image[idx] = value >= -9.2e18 ? (uint16_t)(long)value : 0;
         }
     }
     if (overloads) *overloads = over;
@@ -44,6 +57,7 @@ int nb_plan_noise_image(const nb_plan *plan, const float *float_image, size_t fl
     if (float_image_len < (size_t)p->fpixels * (size_t)p->spixels) return NB_ERR_BUFFER_TOO_SMALL;
     /* the noise stream continues the shuffle table left by the mosaic draws */
     int roi[4] = {p->roi_xmin, p->roi_xmax, p->roi_ymin, p->roi_ymax};
+    if (!finite_inputs(roi, p->fpixels, p->spixels, float_image, adc_offset)) return NB_ERR_INVALID_ARGUMENT;
     noise_loop(p->shuffle_after_mosaic, roi, p->fpixels, p->spixels, float_image, adc_offset, noise_seed, noise_image,
                overloads, photons);
     return NB_OK;
@@ -66,6 +80,7 @@ int nb_noise_image(const nb_config *config, int fpixels, int spixels, const floa
     }
     int roi[4];
     nb_roi(config, fpixels, spixels, roi);
+    if (!finite_inputs(roi, fpixels, spixels, float_image, adc_offset)) return NB_ERR_INVALID_ARGUMENT;
     noise_loop(table, roi, fpixels, spixels, float_image, adc_offset, noise_seed, noise_image, overloads, photons);
     return NB_OK;
 }

@@ -7,6 +7,8 @@ every case through Config.from_args).
 import math
 
 import numpy as np
+
+from nanobrag import ConfigError
 import pytest
 
 from golden_cases import case
@@ -269,7 +271,7 @@ def _minimal():
 def test_missing_cell_is_an_error_naming_the_flags():
     cfg = _minimal()
     cfg.crystal.cell = None
-    with pytest.raises(CEngineError, match=r"-cell.*-mat"):
+    with pytest.raises(ConfigError, match=r"-cell.*-mat"):
         engine.simulate(cfg)
 
 
@@ -277,14 +279,14 @@ def test_mask_of_the_wrong_size_is_rejected_with_both_shapes():
     cfg = _minimal()
     cfg.detector.detpixels = (100, 80)
     cfg.detector.mask = np.ones((96, 128), dtype=np.uint16)
-    with pytest.raises(CEngineError, match=r"mask is 128x96 \(fast x slow\) but the detector is 100x80"):
+    with pytest.raises(ConfigError, match=r"mask \(-mask\) is 128 x 96 pixels \(fast x slow\) but the detector is 100 x 80"):
         engine.simulate(cfg)
 
 
 def test_no_structure_factors_is_an_error():
     cfg = _minimal()
     cfg.structure_factors.default_F = 0.0
-    with pytest.raises(CEngineError, match="default_F"):
+    with pytest.raises(ConfigError, match="default_F"):
         engine.simulate(cfg)
 
 
@@ -292,7 +294,7 @@ def test_no_structure_factors_is_an_error():
     "mutate,pattern",
     [
         (lambda c: setattr(c.beam, "wavelength_A", 0.0), "wavelength"),
-        (lambda c: setattr(c.detector, "pixel_size_mm", -0.1), "pixel size"),
+        (lambda c: setattr(c.detector, "pixel_size_mm", -0.1), "pixel_size_mm"),
         (lambda c: setattr(c.detector, "detsize_mm", (0.0, 0.0)), "detector"),
         (lambda c: setattr(c.crystal, "n_cells", (float("nan"), 1, 1)), "n_cells"),
         (lambda c: setattr(c.crystal, "cell", (0, 50, 50, 90, 90, 90)), "cell"),
@@ -302,7 +304,7 @@ def test_no_structure_factors_is_an_error():
 def test_bad_values_raise_named_errors(mutate, pattern):
     cfg = _minimal()
     mutate(cfg)
-    with pytest.raises(CEngineError, match=pattern):
+    with pytest.raises(ConfigError, match=pattern):
         engine.simulate(cfg)
 
 

@@ -65,11 +65,11 @@ def fake_run(monkeypatch):
 
     real_writer = nanobrag.outputs.write_legacy_outputs
 
-    def write_legacy_outputs(result, directory=".", noise_seed=None):
+    def write_legacy_outputs(result, directory=".", noise_seed=None, transaction=None):
         calls["outputs"].append({"directory": directory, "noise_seed": noise_seed})
         if result.config.output.write_noise:  # the noise image needs the C engine's generator
             result.config.output.write_noise = False
-        return real_writer(result, directory=directory, noise_seed=noise_seed)
+        return real_writer(result, directory=directory, noise_seed=noise_seed, transaction=transaction)
 
     monkeypatch.setattr(nanobrag.outputs, "write_legacy_outputs", write_legacy_outputs)
 
@@ -279,7 +279,7 @@ def test_golden_case_end_to_end_with_the_c_engine(tmp_path, monkeypatch, capsys)
 
 
 def test_an_output_that_cannot_be_written_exits_1(workdir, capsys, fake_run, monkeypatch):
-    def refuse(result, directory, noise_seed):
+    def refuse(result, directory, noise_seed, transaction=None):
         raise PermissionError(13, "Permission denied", os.path.join(directory, "floatimage.bin"))
 
     monkeypatch.setattr(sys.modules["nanobrag.outputs"], "write_legacy_outputs", refuse)

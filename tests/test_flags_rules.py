@@ -363,7 +363,7 @@ def test_mask_must_match_the_detector_size(parse, tmp_path):
 
     mask = write_smv(tmp_path / "m.img", 20, 10, [("PIXEL_SIZE", 0.1)])
     assert cfg_of(parse, "-mask", mask, "-detsize", 50).detector.detpixels == (20, 10)  # counts win
-    with pytest.raises(ConfigError, match=r"-mask: the mask is 20 x 10 pixels .* detector is 16 x 16"):
+    with pytest.raises(ConfigError, match=r"\(-mask\) is 20 x 10 pixels .* detector is 16 x 16"):
         parse("-mask", mask, "-detpixels", 16)
 
 

@@ -38,7 +38,8 @@ def torch_run(tmp_path_factory):
         if key not in cache:
             work = tmp_path_factory.mktemp(f"{name}_{dtype}")
             cfg = case(name).config(work)
-            result = nanobrag.simulate(cfg, engine="torch", dtype=dtype)
+            # check_finite=False: the legacy Fdump misread case renders inf pixels, compared as such
+            result = nanobrag.simulate(cfg, engine="torch", dtype=dtype, check_finite=False)
             out = work / "outputs"
             out.mkdir()
             if dtype == "float64":

@@ -20,6 +20,7 @@ from .config import (
 from .tables import AmorphousTable, SourceTable, StructureFactorTable
 from .results import Geometry, SimulationResult
 from .api import simulate, trace
+from . import validation  # installs the checks of Config.validate
 from . import legacy_flags  # installs the parser of Config.from_args
 
 __version__ = "0.1.0"

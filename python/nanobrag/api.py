@@ -7,6 +7,7 @@ import numpy as np
 
 from .config import ENGINES, Config, ConfigError
 from .results import SimulationResult
+from .validation import check_image_finite, check_nthreads
 
 __all__ = ["simulate", "trace"]
 
@@ -28,6 +29,7 @@ def simulate(
     dtype: Optional[str] = None,
     nthreads: Optional[int] = None,
     progress: Optional[ProgressCallback] = None,
+    check_finite: bool = True,
     **engine_options,
 ) -> SimulationResult:
     """Render the detector image described by ``config``.
@@ -47,6 +49,9 @@ def simulate(
     progress : callable, optional
         ``progress(done, total)`` is called as pixels complete; returning True
         cancels the run (KeyboardInterrupt also cancels).
+    check_finite : bool, default True
+        Refuse an image holding inf or NaN (:class:`~nanobrag.validation.NonFiniteImageError`,
+        naming the overflowing inputs); False returns it as computed.
     **engine_options
         Torch engine options (``memory_budget_bytes``, ``batch_pixels``,
         ``compile``, ``phi_cache``, ``checkpoint``; see :mod:`nanobrag.torch_impl`).
@@ -60,23 +65,33 @@ def simulate(
     Raises
     ------
     ConfigError
-        A configuration value is missing or out of its domain.
+        A configuration value is missing or out of its domain, an option does
+        not apply to the chosen engine, or the image would not be finite.
     """
-    config.validate()
+    config.validate(resources=True)
     name = _engine_name(config, engine)
+    check_nthreads(nthreads)
     if name == "c":
+        ignored = [k for k, v in (("device", device), ("dtype", dtype)) if v is not None] + sorted(engine_options)
+        if ignored:
+            raise ConfigError(f"simulate(engine='c'): {', '.join(ignored)} apply to the torch engine only; "
+                              "drop them or use engine='torch'")
         from .c_engine import engine as c_engine
 
-        return c_engine.simulate(config, nthreads=nthreads, progress=progress)
-    from . import torch_impl
+        result = c_engine.simulate(config, nthreads=nthreads, progress=progress)
+    else:
+        from . import torch_impl
 
-    return torch_impl.simulate(
-        config,
-        device=device or config.device,
-        dtype=dtype or config.dtype,
-        progress=progress,
-        **engine_options,
-    )
+        result = torch_impl.simulate(
+            config,
+            device=device or config.device,
+            dtype=dtype or config.dtype,
+            progress=progress,
+            **engine_options,
+        )
+    if check_finite:
+        check_image_finite(config, result.float_image)
+    return result
 
 
 def trace(
@@ -108,12 +123,14 @@ def trace(
         quantity varies (docs/architecture.md, "Trace layout"); steps the loop
         skips are NaN.  ``pixel_value`` holds each pixel's rendered value.
     """
-    config.validate()
+    config.validate(resources=True)
     if config.crystal.cell is None and config.crystal.mosflm_matrix is None:
         raise ConfigError("trace: the per-step values follow the crystal's loop nest; a config with an amorphous "
                           "sample and no crystal (-cell or -mat) has none")
     pixels = [(int(s), int(f)) for s, f in pixels]
     name = _engine_name(config, engine)
+    if name == "c" and (device is not None or dtype is not None):
+        raise ConfigError("trace(engine='c'): device and dtype apply to the torch engine only")
     if name == "c":
         from .c_engine import engine as c_engine
 

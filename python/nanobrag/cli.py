@@ -8,7 +8,8 @@ directory (:func:`nanobrag.outputs.write_legacy_outputs`).
 
 Exit status: 0 success; 2 bad command line or configuration (one line
 ``nanobrag: error: ...`` on stderr); 1 the run failed; 130 cancelled with
-Ctrl-C.  Nothing is written unless the image was rendered completely.
+Ctrl-C or SIGTERM.  Nothing is written unless the image was rendered
+completely and is finite; all outputs are renamed into place together.
 """
 from __future__ import annotations
 
@@ -104,8 +105,33 @@ class _CtrlC:
         sys.stderr.write("\nnanobrag: cancelling (Ctrl-C again to stop at once)\n")
 
 
+class _TerminateAsInterrupt:
+    """SIGTERM stops the run like a second Ctrl-C, so staged outputs are removed, not left behind."""
+
+    def __enter__(self):
+        try:
+            self.previous = signal.signal(signal.SIGTERM, self._handle)
+        except ValueError:  # not the main thread
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False
+
+    @staticmethod
+    def _handle(signum, frame):
+        raise KeyboardInterrupt
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``nanobrag`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    with _TerminateAsInterrupt():
+        return _main(argv)
+
+
+def _main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in HELP_FLAGS for a in argv):
         sys.stdout.write(usage_text())
@@ -124,6 +150,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if config.response.active() and not config.output.write_noise:
         sys.stderr.write("nanobrag: note: with -nonoise only the PSF of the detector response applies (to the "
                          "float, integer and PGM images, as noisify -nonoise)\n")
+
+    torch_only = [n for n in ("-device", "-dtype") if n in info.names()]
+    if config.engine == "c" and torch_only:  # as simulate(engine="c") refuses them: never silently dropped
+        return _error(f"{' and '.join(torch_only)} apply to the torch engine only; drop them or use -engine torch",
+                      EXIT_USAGE)
+    status = _check_outputs(config, info, cwd)
+    if status is not None:
+        return status
+    try:
+        from .validation import check_nthreads
+
+        check_nthreads(info.nthreads)
+    except ConfigError as exc:
+        return _error(exc, EXIT_USAGE)
 
     if info.nthreads and config.engine == "torch":
         import torch
@@ -165,6 +205,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _error(f"cannot apply the PSF: {exc}", EXIT_FAILED)
 
     try:
+        from .validation import check_statistics_finite
+
+        check_statistics_finite(config, result.stats)
+    except ConfigError as exc:
+        return _error(exc, EXIT_USAGE)
+    try:
         for line in summary_lines(config, result):
             print(line)
         if config.output.printout:
@@ -177,7 +223,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return _write_files(config, info, result, cwd, noise_seed)
     except KeyboardInterrupt:
-        return _interrupted("some output files may have been written (each one completely or not at all)")
+        # the output transaction removed what it had staged, unless the renames had begun
+        return _interrupted("no output written, unless the final renames had begun")
+
+
+def _output_paths(config: Config, info: ParseInfo, cwd: str) -> List[str]:
+    """Every file the run will write (the Fdump cache first)."""
+    from . import outputs
+
+    paths = [info.fdump_path] if info.hkl_given and info.fdump_path else []
+    out = config.output
+    formats = [os.path.join(cwd, os.fspath(name)) for name in (out.nxmx_path, out.cbf_path, out.png_path) if name]
+    return paths + outputs.legacy_output_paths(config, cwd) + formats
+
+
+def _check_outputs(config: Config, info: ParseInfo, cwd: str) -> Optional[int]:
+    """Refuse, before rendering, an output name that cannot be written (the error names it)."""
+    from .io.atomic import check_destination
+
+    for path in _output_paths(config, info, cwd):
+        try:
+            check_destination(path)
+        except OSError as exc:
+            return _error(f"cannot write {exc.filename or path}: {exc.strerror or exc}", EXIT_USAGE)
+    return None
 
 
 def _psf_without_noise(result):
@@ -196,13 +265,13 @@ def _psf_without_noise(result):
 
 
 def _write_files(config: Config, info: ParseInfo, result, cwd: str, noise_seed: int) -> int:
+    # every output (the Fdump cache and the images) is staged and renamed together: a failure
+    # leaves none of them (nor a temporary file) behind
     try:
-        from . import io as nb_io
         from . import outputs
+        from .io.atomic import OutputTransaction
+        from .io.fdump import fdump_bytes
 
-        if info.hkl_given and info.fdump_path:
-            nb_io.write_fdump(info.fdump_path, config.structure_factors.table)
-            print(f"wrote the structure-factor cache {os.path.relpath(info.fdump_path, cwd)}")
         from .format_outputs import format_output_files
 
         with warnings.catch_warnings(record=True) as caught:  # writers' remarks become notes
@@ -210,14 +279,24 @@ def _write_files(config: Config, info: ParseInfo, result, cwd: str, noise_seed: 
             formats = format_output_files(result, directory=cwd)  # NXmx, CBF, PNG: computed before any write
         for remark in caught:
             sys.stderr.write(f"nanobrag: note: {remark.message}\n")
-        written = outputs.write_legacy_outputs(result, directory=cwd, noise_seed=noise_seed)
-        written += nb_io.atomic_write_many(formats)
+        with OutputTransaction() as tx:
+            if info.hkl_given and info.fdump_path:
+                tx.write(info.fdump_path, fdump_bytes(config.structure_factors.table))
+            outputs.write_legacy_outputs(result, directory=cwd, noise_seed=noise_seed, transaction=tx)
+            for path, data in formats.items():
+                tx.write(path, data)
+        written = tx.final_paths
     except OSError as exc:
         return _error(f"cannot write {exc.filename or 'an output file'}: {exc.strerror or exc}", EXIT_FAILED)
+    except ConfigError as exc:
+        return _error(exc, EXIT_USAGE)
     except (ImportError, AttributeError) as exc:
         return _error(f"the output writers are not available in this installation: {exc}", EXIT_FAILED)
     except ValueError as exc:  # e.g. an image with inf/NaN refused by the NXmx, CBF or PNG writer
         return _error(f"cannot write the output files: {exc}", EXIT_FAILED)
+    if info.hkl_given and info.fdump_path:
+        print(f"wrote the structure-factor cache {os.path.relpath(info.fdump_path, cwd)}")
+        written = written[1:]
     if written:
         names = [os.path.relpath(os.fspath(p), cwd) for p in written]
         print("wrote " + ", ".join(names))

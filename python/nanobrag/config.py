@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Callable, Optional, Sequence, Tuple
 
-import numpy as np
 
 from .tables import AmorphousTable, SourceTable, StructureFactorTable
 
@@ -540,6 +539,25 @@ class OutputConfig:
 _argument_parser: Optional[Callable[..., "Config"]] = None
 
 
+def _value(x: Any) -> float:
+    """The float value of a number or a 0-d tensor."""
+    if hasattr(x, "detach"):
+        return float(x.detach().cpu())
+    return float(x)
+
+
+#: The rules behind :meth:`Config.validate` and :meth:`DetectorResponseConfig.validate`.  They
+#: live in :mod:`nanobrag.validation`, which imports this module; it installs them here
+#: (:func:`set_validators`) when imported, as ``nanobrag/__init__`` does.
+_validators: dict = {}
+
+
+def set_validators(config_check: Callable[..., "Config"], response_check: Callable[[Any], None]) -> None:
+    """Install the checks run by :meth:`Config.validate` and :meth:`DetectorResponseConfig.validate`."""
+    _validators["config"] = config_check
+    _validators["response"] = response_check
+
+
 def set_argument_parser(parse: Callable[..., "Config"]) -> None:
     """Install ``parse(argv, cwd=None) -> Config`` as the parser of :meth:`Config.from_args`."""
     global _argument_parser
@@ -617,20 +635,8 @@ class DetectorResponseConfig:
         )
 
     def validate(self) -> None:
-        """Raise :class:`ConfigError` naming the field that is out of its domain."""
-        _check_choice("response.psf_type", self.psf_type, PSF_TYPES)
-        for name in ("psf_fwhm_um", "readout_noise_adu", "flicker_noise", "calibration_noise"):
-            v = _value(getattr(self, name))
-            if not (math.isfinite(v) and v >= 0):
-                raise ConfigError(f"response.{name} must be a finite number >= 0, got {v}")
-        for name in ("gain_adu_per_photon", "photon_scale"):
-            v = _value(getattr(self, name))
-            if not math.isfinite(v):
-                raise ConfigError(f"response.{name} must be finite, got {v}")
-        if int(self.psf_radius_px) != self.psf_radius_px or self.psf_radius_px < 0:
-            raise ConfigError(f"response.psf_radius_px must be an integer >= 0 (0 = automatic), got {self.psf_radius_px}")
-        if int(self.bits) != self.bits:
-            raise ConfigError(f"response.bits must be an integer, got {self.bits!r}")
+        """Raise :class:`ConfigError` naming the field that is out of its domain (:mod:`nanobrag.validation`)."""
+        _validators["response"](self)
 
 
 @dataclass
@@ -708,116 +714,13 @@ class Config:
         """A deep copy (tensors and arrays are copied too; use with care on large tables)."""
         return copy.deepcopy(self)
 
-    def validate(self) -> "Config":
-        """Check choices and domains; raise :class:`ConfigError` naming the field."""
-        _check_choice("phi_mode", self.phi_mode, PHI_MODES)
-        _check_choice("engine", self.engine, ENGINES)
-        _check_choice("dtype", self.dtype, DTYPES)
-        _check_choice("detector.convention", self.detector.convention, CONVENTIONS)
-        _check_choice("detector.pivot", self.detector.pivot, PIVOTS)
-        _check_choice("crystal.shape", self.crystal.shape, CRYSTAL_SHAPES)
-        _check_choice("output.nxmx_data", self.output.nxmx_data, ("float32", "int32"))
-        _check_choice("output.nxmx_compression", self.output.nxmx_compression, ("gzip", "bitshuffle-lz4", "none"))
-        _check_choice("output.png_scale", self.output.png_scale, ("legacy", "log"))
-        c = self.crystal
-        bragg = c.cell is not None or c.mosflm_matrix is not None
-        if not bragg and self.amorphous is None:
-            raise ConfigError("crystal: give a unit cell (crystal.cell, -cell) or an orientation matrix (crystal.mosflm_matrix, -mat)")
-        if c.cell is not None and len(c.cell) != 6:
-            raise ConfigError(f"crystal.cell must hold 6 numbers (a b c alpha beta gamma), got {len(c.cell)}")
-        if c.mosflm_matrix is not None and tuple(np.shape(c.mosflm_matrix)) != (3, 3):
-            raise ConfigError(f"crystal.mosflm_matrix must be 3x3, got shape {np.shape(c.mosflm_matrix)}")
-        _check_vec("crystal.misset_deg", c.misset_deg)
-        _check_len("crystal.n_cells", c.n_cells, 3)
-        _check_len("crystal.size_mm", c.size_mm, 3)
-        if c.mosaic_domains is not None and int(c.mosaic_domains) != c.mosaic_domains:
-            raise ConfigError("crystal.mosaic_domains must be an integer")
-        sf = self.structure_factors
-        if bragg and sf.table is None and _value(sf.default_F) == 0.0:
-            raise ConfigError(
-                "structure factors: no HKL table (-hkl or an Fdump cache) and default_F is 0, so every pixel would be 0; "
-                "give -hkl FILE or -default_F F"
-            )
-        b = self.beam
-        if not _value(b.wavelength_A) > 0:
-            raise ConfigError(f"beam.wavelength_A must be > 0, got {_value(b.wavelength_A)}")
-        for name in ("beam_vector", "polar_vector"):
-            _check_vec(f"beam.{name}", getattr(b, name))
-        d = self.detector
-        if not _value(d.pixel_size_mm) > 0:
-            raise ConfigError(f"detector.pixel_size_mm must be > 0, got {_value(d.pixel_size_mm)}")
-        _check_len("detector.detsize_mm", d.detsize_mm, 2)
-        if d.detpixels is not None:
-            _check_len("detector.detpixels", d.detpixels, 2)
-            if any(int(n) < 0 for n in d.detpixels):
-                raise ConfigError(f"detector.detpixels must be >= 0, got {tuple(d.detpixels)}")
-        for name in ("fdet_vector", "sdet_vector", "odet_vector", "twotheta_axis", "pix0_vector_m"):
-            _check_vec(f"detector.{name}", getattr(d, name))
-        _check_len("detector.rot_deg", d.rot_deg, 3)
-        if d.roi is not None:
-            _check_len("detector.roi", d.roi, 4)
-        if d.mask is not None and np.ndim(d.mask) != 2:
-            raise ConfigError(f"detector.mask must be a 2-D (slow, fast) array, got {np.ndim(d.mask)} dimensions")
-        s = self.sampling
-        _check_vec("sampling.spindle_axis", s.spindle_axis)
-        if s.oversample is not None and int(s.oversample) != s.oversample:
-            raise ConfigError("sampling.oversample must be an integer")
-        if self.amorphous is not None:
-            _check_amorphous(self.amorphous)
-        o = self.output
-        if o.printout_pixel is not None:
-            _check_len("output.printout_pixel", o.printout_pixel, 2)
-        self.response.validate()
-        return self
+    def validate(self, resources: bool = False) -> "Config":
+        """Check every field; raise :class:`ConfigError` naming the field and its flag.
 
-
-def _value(x: Any) -> float:
-    """The float value of a number or a 0-d tensor."""
-    if hasattr(x, "detach"):
-        return float(x.detach().cpu())
-    return float(x)
-
-
-def _check_amorphous(a: "AmorphousSample") -> None:
-    if not isinstance(a.table, AmorphousTable):
-        raise ConfigError(f"amorphous.table must be an AmorphousTable (nanobrag.io.read_stol_table), got {type(a.table).__name__}")
-    stol = a.table.stol_per_m()
-    if not np.all(np.isfinite(stol)) or np.any(np.diff(stol) <= 0):
-        raise ConfigError(
-            f"amorphous.table ({a.table.source or 'in memory'}): sin(theta)/lambda must be finite and increase "
-            "strictly down the table"
-        )
-    for name in ("thickness_mm", "width_mm", "height_mm"):
-        v = _value(getattr(a, name))
-        if not (math.isfinite(v) and v >= 0):
-            raise ConfigError(f"amorphous.{name} must be a finite number >= 0 (mm), got {v}")
-    mw = _value(a.molecular_weight_g_mol)
-    if not (math.isfinite(mw) and mw > 0):
-        raise ConfigError(f"amorphous.molecular_weight_g_mol must be a finite number > 0 (g/mol), got {mw}")
-    density = _value(a.density_g_cm3)
-    if not (math.isfinite(density) and density >= 0):
-        raise ConfigError(f"amorphous.density_g_cm3 must be a finite number >= 0 (g/cm^3), got {density}")
-    if a.molecules is not None and not math.isfinite(_value(a.molecules)):
-        raise ConfigError(f"amorphous.molecules must be a finite number, got {_value(a.molecules)}")
-
-
-def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-
-
-def _check_len(name: str, value: Any, n: int) -> None:
-    try:
-        length = len(value)
-    except TypeError:
-        raise ConfigError(f"{name} must hold {n} numbers, got {value!r}") from None
-    if length != n:
-        raise ConfigError(f"{name} must hold {n} numbers, got {length}")
-
-
-def _check_vec(name: str, value: Any) -> None:
-    if value is not None:
-        _check_len(name, value, 3)
+        The rules live in :func:`nanobrag.validation.validate_config`; both engines
+        run it with ``resources=True`` (also refuse work beyond the engines' limits).
+        """
+        return _validators["config"](self, resources=resources)
 
 
 def iter_fields(obj: Any, prefix: str = ""):

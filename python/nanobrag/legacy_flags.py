@@ -968,7 +968,6 @@ def parse_args(argv: Sequence[str], cwd: Optional[str] = None) -> Tuple[Config, 
     _settle_convention(st)
     _load_files(st)
     _check_inputs(st)
-    _check_mask_size(st)
     return st.config.validate(), st.info
 
 
@@ -1211,26 +1210,10 @@ def _check_inputs(st: _State) -> None:
 
 
 def detector_pixels(cfg: Config) -> Tuple[int, int]:
-    """(fast, slow) pixel counts with the legacy rule: a count wins, else round(size/pixel)."""
-    det = cfg.detector
-    pixel_m = det.pixel_size_mm / 1000.0
-    counts = list(det.detpixels or (0, 0))
-    for axis in (0, 1):
-        if not counts[axis]:
-            counts[axis] = int(math.ceil(det.detsize_mm[axis] / 1000.0 / pixel_m - 0.5))
-    return counts[0], counts[1]
+    """(fast, slow) pixel counts with the legacy rule (see :func:`nanobrag.validation.pixel_counts`)."""
+    from .validation import pixel_counts
 
-
-def _check_mask_size(st: _State) -> None:
-    mask = st.config.detector.mask
-    if mask is None:
-        return
-    fast, slow = detector_pixels(st.config)
-    if tuple(mask.shape) != (slow, fast):
-        raise ConfigError(
-            f"-mask: the mask is {mask.shape[1]} x {mask.shape[0]} pixels (fast x slow) but the detector is "
-            f"{fast} x {slow}; drop the options that resize the detector or use a matching mask"
-        )
+    return pixel_counts(cfg)
 
 
 # ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import seeds
 from .c_engine import random_streams
-from .io.atomic import atomic_write_many
+from .io.atomic import OutputTransaction
 from .io.float_image import float_image_bytes
 from .io.pgm import pgm_bytes
 from .io.smv import SMVHeader, smv_bytes
@@ -41,6 +41,7 @@ __all__ = [
     "noise_image",
     "noise_image_with_counts",
     "write_legacy_outputs",
+    "legacy_output_paths",
 ]
 
 #: the legacy integer image maps the brightest pixel to this many ADU
@@ -324,14 +325,25 @@ def noise_image(float_image: Any, config, seed: Optional[int] = None) -> np.ndar
     return noise_image_with_counts(float_image, config, seed=seed)[0]
 
 
-def write_legacy_outputs(result, *, directory: str = ".", noise_seed: Optional[int] = None) -> List[str]:
+def legacy_output_paths(config, directory: str = ".") -> List[str]:
+    """The image files :func:`write_legacy_outputs` would write for ``config``, in order."""
+    out = config.output
+    names = [out.float_image_path, out.int_image_path, out.pgm_path if out.write_pgm else None,
+             out.noise_image_path if out.write_noise else None]
+    return [os.path.join(directory, os.fspath(n)) for n in names if n is not None]
+
+
+def write_legacy_outputs(
+    result, *, directory: str = ".", noise_seed: Optional[int] = None, transaction: Optional[OutputTransaction] = None
+) -> List[str]:
     """Write the image files the legacy program writes, named by ``result.config.output``.
 
     Float image, noiseless SMV, PGM (if ``write_pgm``) and noise SMV (if
     ``write_noise``), in that order; a name set to None is skipped.  Relative
     names are taken in ``directory``.  Every image is computed before any file
     is written, and all files are staged before any is renamed into place.
-    Returns the paths written.
+    Returns the paths written.  With ``transaction`` the files are only
+    staged there (the caller commits them with its other outputs).
     """
     config, geometry = result.config, result.geometry
     out, mask = config.output, config.detector.mask
@@ -352,4 +364,11 @@ def write_legacy_outputs(result, *, directory: str = ".", noise_seed: Optional[i
         files[target(out.pgm_path)] = pgm_bytes(pgm_image(image, geometry, out, mask, stats=stats), scale)
     if out.write_noise and target(out.noise_image_path):
         files[target(out.noise_image_path)] = smv_bytes(noise_image(image, config, seed=noise_seed), header)
-    return atomic_write_many(files)
+    if transaction is not None:
+        for path, payload in files.items():
+            transaction.write(path, payload)
+        return list(files)
+    with OutputTransaction() as tx:
+        for path, payload in files.items():
+            tx.write(path, payload)
+    return tx.final_paths

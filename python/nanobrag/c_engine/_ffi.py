@@ -30,7 +30,10 @@ def _candidate_dirs():
         pass
     yield Path(__file__).resolve().parent.parent / "_lib"
     for build in sorted(glob.glob(str(_REPO_ROOT / "build" / "*" / "csrc"))):
-        yield Path(build)
+        # the sanitizer build (build/asan, tests/test_c_sanitize.py) needs its runtime preloaded:
+        # it is used only when named by NANOBRAG_LIBRARY
+        if Path(build).parent.name != "asan":
+            yield Path(build)
 
 
 def _find(names) -> Optional[Path]:
@@ -78,7 +81,12 @@ if _path is None:
         "'pip install .' or set NANOBRAG_LIBRARY to its path"
     )
 library_path = str(_path)
-lib = ffi.dlopen(library_path)
+# RTLD_NODELETE: the library (and the OpenMP runtime it pulls in) stays mapped
+# until the process ends.  cffi dlcloses it when the module is collected at
+# interpreter exit, and unmapping the OpenMP runtime while its pool threads
+# still spin after a parallel region kills the process with SIGSEGV.  The
+# library is also linked with -z nodelete; this flag covers other builds.
+lib = ffi.dlopen(library_path, ffi.RTLD_NOW | ffi.RTLD_NODELETE)
 
 
 def version() -> str:

@@ -67,6 +67,7 @@ class _Plan:
         self.warnings: List[str] = []
         self.cancelled_by: Optional[BaseException] = None
         self._progress = progress
+        config.validate(resources=True)
         cfg, self._keep = to_nb_config(config, notes=self.warnings)
         self._log_cb = ffi.callback("nb_log_fn", self._on_log)
         self._progress_cb = ffi.callback("nb_progress_fn", self._on_progress, onerror=self._on_progress_error)

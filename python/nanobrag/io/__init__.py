@@ -14,7 +14,7 @@ Every writer is atomic (temporary file + rename; see :mod:`nanobrag.io.atomic`).
 Every reader raises :class:`FormatError` (a ValueError) naming the file, the
 line where that applies, and what was expected.
 """
-from .atomic import atomic_write, atomic_write_many
+from .atomic import OutputTransaction, atomic_write, atomic_write_many, check_destination
 from .errors import FormatError
 from .fdump import read_fdump, write_fdump
 from .float_image import read_float_image, write_float_image
@@ -32,6 +32,8 @@ __all__ = [
     "FormatError",
     "atomic_write",
     "atomic_write_many",
+    "OutputTransaction",
+    "check_destination",
     "read_hkl",
     "read_fdump",
     "write_fdump",

@@ -1,6 +1,7 @@
 """The number grammar shared by the text readers (finite decimals, as C strtod reads them)."""
 from __future__ import annotations
 
+import math
 import re
 from typing import Optional
 
@@ -14,14 +15,17 @@ INTEGER = re.compile(r"[+-]?[0-9]+")
 def parse_float(path, token: str, what: str, line: Optional[int] = None) -> float:
     """float(token), or a FormatError naming the file, line and the quantity expected."""
     if not DECIMAL.fullmatch(token):
-        raise FormatError(path, f"{what} must be a finite number, got {token!r}", line)
-    return float(token)
+        raise FormatError(path, f"{what} must be a finite number, got {token[:40]!r}", line)
+    value = float(token)
+    if not math.isfinite(value):  # e.g. 1e400, or a mantissa of thousands of digits
+        raise FormatError(path, f"{what} must be a finite number, got {token[:40]!r} (overflows a double)", line)
+    return value
 
 
 def parse_int(path, token: str, what: str, line: Optional[int] = None) -> int:
     """int(token), or a FormatError naming the file, line and the quantity expected."""
     if not INTEGER.fullmatch(token):
-        raise FormatError(path, f"{what} must be an integer, got {token!r}", line)
+        raise FormatError(path, f"{what} must be an integer, got {token[:40]!r}", line)
     return int(token)
 
 

@@ -9,7 +9,7 @@ Differences from the legacy reader, which parses the file as a stream of
 numbers: blank lines and comment lines (first non-blank character ``#`` or
 ``!``) are skipped, columns after the fourth are ignored (so ``h k l F SIGF``
 works), and a line with fewer than four columns, a non-integer Miller index or
-a non-numeric / non-finite F is an error naming the file and line (the legacy
+a non-numeric / non-finite / absurd (|F| > 1e19) F is an error naming the file and line (the legacy
 program silently misreads such files).
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 
 from ..structure_factors import dense_table
 from ..tables import StructureFactorTable
+from ..validation import MAX_ABS_F, MAX_GRID_POINTS
 from ._numbers import parse_float, parse_int
 from .errors import FormatError
 
@@ -27,6 +28,7 @@ __all__ = ["read_hkl"]
 
 _COMMENT_STARTS = ("#", "!")
 _AXES = ("h", "k", "l")
+_INDEX_LIMIT = 2**31 - 1  # C int, as the legacy reader
 
 
 def read_hkl(path, default_F: float = 0.0) -> StructureFactorTable:
@@ -61,11 +63,29 @@ def read_hkl(path, default_F: float = 0.0) -> StructureFactorTable:
                 raise FormatError(
                     path, f"expected 4 columns 'h k l F', found {len(fields)}: {line.strip()!r}", lineno
                 )
-            indices.append(
-                tuple(parse_int(path, tok, f"Miller index {axis}", lineno) for axis, tok in zip(_AXES, fields[:3]))
-            )
-            amplitudes.append(parse_float(path, fields[3], "structure factor F", lineno))
+            triple = tuple(parse_int(path, tok, f"Miller index {axis}", lineno) for axis, tok in zip(_AXES, fields[:3]))
+            if max(abs(i) for i in triple) > _INDEX_LIMIT:
+                raise FormatError(path, f"Miller index out of range (|index| <= {_INDEX_LIMIT}): {line.strip()[:60]!r}",
+                                  lineno)
+            indices.append(triple)
+            F = parse_float(path, fields[3], "structure factor F", lineno)
+            if abs(F) > MAX_ABS_F:
+                raise FormatError(path, f"structure factor F {F:g} is absurd (|F| <= {MAX_ABS_F:g} electrons: its "
+                                  "square would overflow the image)", lineno)
+            amplitudes.append(F)
     if not indices:
         raise FormatError(path, "no reflections found (expected lines of 'h k l F')")
 
-    return dense_table(np.array(indices, dtype=np.int64), amplitudes, default_F, source=os.fspath(path))
+    hkl = np.array(indices, dtype=np.int64)
+    hkl_min = hkl.min(axis=0)
+    shape = tuple(int(n) for n in hkl.max(axis=0) - hkl_min + 1)
+    points = shape[0] * shape[1] * shape[2]
+    if points > MAX_GRID_POINTS:  # refuse before allocating the dense grid
+        lo, hi = hkl_min.tolist(), hkl.max(axis=0).tolist()
+        raise FormatError(
+            path,
+            f"the Miller indices span h {lo[0]}..{hi[0]}, k {lo[1]}..{hi[1]}, l {lo[2]}..{hi[2]}: a dense grid of "
+            f"{points:.3g} points ({points * 8 / 2**30:.3g} GiB), more than the limit of {MAX_GRID_POINTS:.3g}; "
+            "check the file for an absurd index",
+        )
+    return dense_table(hkl, amplitudes, default_F, source=os.fspath(path))

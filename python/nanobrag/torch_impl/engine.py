@@ -45,7 +45,7 @@ def simulate(
 ) -> SimulationResult:
     """Render ``config`` on ``device`` in ``dtype`` (see the package docstring for the options)."""
     ctx = resolve_context(device, dtype)
-    config.validate()
+    config.validate(resources=True)
     if config.crystal.cell is None and config.crystal.mosflm_matrix is None:
         return _background_only(ctx, config, progress, options)
     plan = build_plan(ctx, config)
@@ -108,6 +108,6 @@ def trace(config: Config, pixels: Sequence[Tuple[int, int]], device: Any = "cpu"
     from .tracing import trace_pixels
 
     ctx = resolve_context(device, dtype)
-    config.validate()
+    config.validate(resources=True)
     plan = build_plan(ctx, config)
     return trace_pixels(plan, pixels)

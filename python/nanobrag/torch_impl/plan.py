@@ -220,8 +220,6 @@ def derive_fluence(ctx: Context, config: Config):
 def build_plan(ctx: Context, config: Config) -> Plan:
     warnings: List[str] = []
     b, xt, s = config.beam, config.crystal, config.sampling
-    if not value_of(b.wavelength_A) > 0:
-        raise ConfigError(f"beam.wavelength_A must be > 0, got {value_of(b.wavelength_A)}")
     wavelength = ctx.scalar(b.wavelength_A) / 1.0e10
 
     detector = derive_detector(ctx, config, warnings)
