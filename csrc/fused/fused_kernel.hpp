@@ -50,14 +50,16 @@ struct Block {
   typedef typename VecT<T, W>::type VT;
   typedef typename VecT<double, W>::type VD;
   typedef typename MaskT<double, W>::type MD;
+  typedef typename MaskT<T, W>::type MT;
   typedef typename VecT<long long, W>::type VI;
 };
 
 template <class V>
 NB_INLINE V ceil_small(V y) {
   typedef typename std::remove_reference<decltype(y[0])>::type T;
+  typedef decltype(y < y) M;
   V c = rint_small<V, T>(y);
-  return c + ((c < y) ? splat<V>(1) : splat<V>(0));
+  return c + select<V, M>(c < y, splat<V>(1), splat<V>(0));
 }
 
 // Per step and lane: the lattice values and F of one block of paths.
@@ -101,11 +103,13 @@ NB_INLINE void indices(const Problem& p, const double* cell, const typename Bloc
   }
   if (lookup) {
     typedef typename B::MD MD;
-    MD inside = (e.h0[0] >= p.hkl_min[0]) & (e.h0[0] <= p.hkl_max[0]) & (e.h0[1] >= p.hkl_min[1]) &
-                (e.h0[1] <= p.hkl_max[1]) & (e.h0[2] >= p.hkl_min[2]) & (e.h0[2] <= p.hkl_max[2]);
+    // (vector-vector comparisons: GCC 12 scalarizes a comparison with a scalar operand)
+    MD inside = (e.h0[0] >= splat<VD>(p.hkl_min[0])) & (e.h0[0] <= splat<VD>(p.hkl_max[0])) &
+                (e.h0[1] >= splat<VD>(p.hkl_min[1])) & (e.h0[1] <= splat<VD>(p.hkl_max[1])) &
+                (e.h0[2] >= splat<VD>(p.hkl_min[2])) & (e.h0[2] <= splat<VD>(p.hkl_max[2]));
     VD flat = ((e.h0[0] - p.hkl_min[0]) * (double)p.dims[1] + (e.h0[1] - p.hkl_min[1])) * (double)p.dims[2] +
               (e.h0[2] - p.hkl_min[2]);
-    flat = inside ? flat : splat<VD>(-1.0);
+    flat = select<VD, MD>(inside, flat, splat<VD>(-1.0));
     e.flat = __builtin_convertvector(flat, typename B::VI);
     const T* table = static_cast<const T*>(p.table);
     const T dF = (T)p.default_F;
@@ -136,6 +140,7 @@ NB_INLINE void forward_blocks(const Problem& p, T* out, int64_t b0, int64_t b1) 
   typedef Block<T> B;
   typedef typename B::VT VT;
   typedef typename B::VD VD;
+  typedef typename B::MT MT;
   constexpr int W = B::W;
   const bool lookup = p.table != nullptr;
   const T N[3] = {(T)p.n_cells[0], (T)p.n_cells[1], (T)p.n_cells[2]};
@@ -153,8 +158,7 @@ NB_INLINE void forward_blocks(const Problem& p, T* out, int64_t b0, int64_t b1) 
         VT sn, sx, unused;
         sincos_v<T, W>(e.x[a] * N[a], &sn, &unused, false);
         sincos_v<T, W>(e.x[a], &sx, &unused, false);
-        VT r = sn / sx;
-        r = (e.x[a] == (T)0) ? splat<VT>(N[a]) : r;
+        VT r = select<VT, MT>(is_zero<VT, MT>(e.x[a]), splat<VT>(N[a]), sn / sx);
         latt = (a == 0) ? r : latt * r;  // (1 * r0 would be exact too)
       }
       VT latt2 = latt * latt;
@@ -181,6 +185,7 @@ NB_INLINE void backward_blocks(const Problem& p, const T* grad_out, Gradients& g
   typedef Block<T> B;
   typedef typename B::VT VT;
   typedef typename B::VD VD;
+  typedef typename B::MT MT;
   constexpr int W = B::W;
   const bool lookup = p.table != nullptr;
   const bool reduce = sizeof(T) == 4;
@@ -207,12 +212,12 @@ NB_INLINE void backward_blocks(const Problem& p, const T* grad_out, Gradients& g
         VT sn, cn, sx, cx;
         sincos_v<T, W>(x * N[a], &sn, &cn, true);
         sincos_v<T, W>(x, &sx, &cx, true);
-        auto zero = x == (T)0;
-        r[a] = zero ? splat<VT>(N[a]) : sn / sx;
+        MT zero = is_zero<VT, MT>(x);
+        r[a] = select<VT, MT>(zero, splat<VT>(N[a]), sn / sx);
         // d/dx sin(Nx)/sin(x) and d/dN; at x == 0 the value N is taken (dx: 0, dN: 1)
         VT dx = (N[a] * cn) / sx - (sn / sx) * (cx / sx);
-        dr_dx[a] = zero ? splat<VT>(0) : dx;
-        dr_dN[a] = zero ? splat<VT>(1) : (x * cn) / sx;
+        dr_dx[a] = select<VT, MT>(zero, splat<VT>(0), dx);
+        dr_dN[a] = select<VT, MT>(zero, splat<VT>(1), (x * cn) / sx);
       }
       VT latt = (r[0] * r[1]) * r[2];
       VT F = lookup ? e.F : splat<VT>(dF);

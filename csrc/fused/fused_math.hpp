@@ -40,8 +40,24 @@ struct MaskT<float, W> {
 
 template <class V>
 NB_INLINE V splat(typename std::remove_reference<decltype(V{}[0])>::type x) {
-  V v = {};
-  return v + x;
+  V v;
+  for (int j = 0; j < (int)(sizeof(V) / sizeof(v[0])); ++j) v[j] = x;  // (0 + x would turn -0 into +0)
+  return v;
+}
+
+// Lane select m ? a : b by bit operations (m: all ones or all zeros per lane, what a vector
+// comparison yields).  GCC lowers the vector ?: of wide generic vectors lane by lane through
+// scalar branches; the bitwise form compiles to a few vector logic instructions.
+template <class V, class M>
+NB_INLINE V select(M m, V a, V b) {
+  return (V)(((M)a & m) | ((M)b & ~m));
+}
+
+// x == 0 lane by lane (false for NaN) from two ordered comparisons (see the quadrant below)
+template <class V, class M>
+NB_INLINE M is_zero(V x) {
+  const V zero = splat<V>(0);
+  return (M)((x <= zero) & (x >= zero));
 }
 
 // Round to the nearest integer (ties to even) for |v| < 2^(mantissa bits - 1): adding and
@@ -146,6 +162,7 @@ template <class T, int W>
 NB_INLINE void sincos_v(typename VecT<T, W>::type x, typename VecT<T, W>::type* s_out,
                         typename VecT<T, W>::type* c_out, bool want_cos) {
   typedef typename VecT<T, W>::type V;
+  typedef typename MaskT<T, W>::type M;
   typedef Trig<T> K;
   V n = rint_small<V, T>(x * K::two_over_pi);
   V r = ((x - n * K::p1) - n * K::p2) - n * K::p3;
@@ -155,25 +172,29 @@ NB_INLINE void sincos_v(typename VecT<T, W>::type x, typename VecT<T, W>::type* 
   // quadrant n mod 4 in {0, 1, 2, 3}, exact in floating point
   V quarter = n * (T)0.25;
   V fq = rint_small<V, T>(quarter);
-  fq = fq - ((fq > quarter) ? splat<V>(1) : splat<V>(0));  // floor(n / 4)
+  fq = fq - select<V, M>(fq > quarter, splat<V>(1), splat<V>(0));  // floor(n / 4)
   V q = n - fq * (T)4;
-  auto odd = (q == (T)1) | (q == (T)3);
-  V sv = odd ? c : s;
-  auto sneg = q >= (T)2;
-  sv = sneg ? -sv : sv;
-  *s_out = sv;
+  // (q is an exact integer; GCC 12 compiles ordered < and > of two vectors to vector
+  // compares, but scalarizes == and any comparison with a scalar operand)
+  M odd = ((q > splat<V>(0.5)) & (q < splat<V>(1.5))) | (q > splat<V>(2.5));
+  const M sign = (M)splat<V>((T)-0.0);
+  V sv = select<V, M>(odd, c, s);
+  M sneg = q > splat<V>(1.5);
+  *s_out = (V)((M)sv ^ (sneg & sign));
   if (want_cos) {
-    V cv = odd ? s : c;
-    auto cneg = (q == (T)1) | (q == (T)2);
-    cv = cneg ? -cv : cv;
-    *c_out = cv;
+    V cv = select<V, M>(odd, s, c);
+    M cneg = (q > splat<V>(0.5)) & (q < splat<V>(2.5));
+    *c_out = (V)((M)cv ^ (cneg & sign));
   }
   // lanes beyond the exact-reduction range (or NaN/inf): the scalar C library
-  V ax = x < (T)0 ? -x : x;
-  auto big = !(ax < K::limit);
-  bool any = false;
-  for (int j = 0; j < W; ++j) any |= big[j] != 0;
-  if (__builtin_expect(any, 0)) {
+  V ax = (V)((M)x & ~sign);
+  M big = ~(ax < splat<V>(K::limit));
+  typedef typename std::remove_reference<decltype(big[0])>::type I;
+  I lanes[W];
+  __builtin_memcpy(lanes, &big, sizeof(big));
+  I any = 0;
+  for (int j = 0; j < W; ++j) any |= lanes[j];
+  if (__builtin_expect(any != 0, 0)) {
     for (int j = 0; j < W; ++j) {
       if (big[j]) {
         double xd = (double)x[j];

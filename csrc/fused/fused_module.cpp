@@ -4,7 +4,7 @@
 // (nanobrag/torch_impl/fused.py wraps these functions in a torch.autograd.Function).
 // The work is split over OpenMP threads by contiguous blocks of paths; inside a thread
 // each vector lane is one path.  One build serves every x86-64 CPU: the block loops are
-// compiled for AVX-512, AVX2 and the baseline (target_clones) with identical per-lane
+// compiled for AVX-512, AVX2 and the baseline (fused_isa_*.cpp) with identical per-lane
 // arithmetic, so results do not depend on which one runs.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -19,41 +19,34 @@
 #include <omp.h>
 #endif
 
+#include "fused_isa.hpp"
 #include "fused_kernel.hpp"
 
 namespace py = pybind11;
 using namespace nbfused;
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(NB_FUSED_NO_CLONES)
-#define NB_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NB_CLONES
-#endif
-
-NB_CLONES static void forward_f64(const Problem& p, double* out, int64_t b0, int64_t b1) {
-  forward_blocks<double>(p, out, b0, b1);
-}
-NB_CLONES static void forward_f32(const Problem& p, float* out, int64_t b0, int64_t b1) {
-  forward_blocks<float>(p, out, b0, b1);
-}
-NB_CLONES static void backward_f64(const Problem& p, const double* go, Gradients& g, int64_t b0, int64_t b1, void* acc) {
-  backward_blocks<double>(p, go, g, b0, b1, static_cast<Block<double>::VD*>(acc));
-}
-NB_CLONES static void backward_f32(const Problem& p, const float* go, Gradients& g, int64_t b0, int64_t b1, void* acc) {
-  backward_blocks<float>(p, go, g, b0, b1, static_cast<Block<float>::VD*>(acc));
-}
-
-//: which instruction set the clones above resolve to on this CPU (for benchmarks and reports)
-static std::string isa() {
-#if defined(__x86_64__) && defined(__GNUC__)
+// the block loops of the best instruction set of this CPU (same per-lane arithmetic in each)
+static Kernels pick_kernels(std::string* name) {
+#ifdef NB_FUSED_X86_ISAS
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return "avx512f";
-  if (__builtin_cpu_supports("avx2")) return "avx2";
-  return "baseline";
-#else
-  return "generic";
+  if (__builtin_cpu_supports("avx512f")) {
+    *name = "avx512f";
+    return {nbfused_avx512::forward_f64, nbfused_avx512::forward_f32, nbfused_avx512::backward_f64, nbfused_avx512::backward_f32};
+  }
+  if (__builtin_cpu_supports("avx2")) {
+    *name = "avx2";
+    return {nbfused_avx2::forward_f64, nbfused_avx2::forward_f32, nbfused_avx2::backward_f64, nbfused_avx2::backward_f32};
+  }
 #endif
+  *name = "baseline";
+  return {nbfused_base::forward_f64, nbfused_base::forward_f32, nbfused_base::backward_f64, nbfused_base::backward_f32};
 }
+
+static std::string g_isa;
+static Kernels g_kernels = pick_kernels(&g_isa);
+
+//: which instruction set the block loops run with on this CPU (for benchmarks and reports)
+static std::string isa() { return g_isa; }
 
 typedef py::array_t<double, py::array::c_style | py::array::forcecast> ArrD;
 typedef py::array_t<float, py::array::c_style | py::array::forcecast> ArrF;
@@ -126,9 +119,9 @@ static py::array_t<T> forward(const ArrD& cells, const ArrD& q, py::tuple n_cell
 #endif
       const int64_t b0 = blocks * t / n, b1 = blocks * (t + 1) / n;
       if (sizeof(T) == 8)
-        forward_f64(p, reinterpret_cast<double*>(o), b0, b1);
+        g_kernels.forward_f64(p, reinterpret_cast<double*>(o), b0, b1);
       else
-        forward_f32(p, reinterpret_cast<float*>(o), b0, b1);
+        g_kernels.forward_f32(p, reinterpret_cast<float*>(o), b0, b1);
     }
   }
   return out;
@@ -153,7 +146,6 @@ static py::tuple backward(const ArrD& cells, const ArrD& q, py::tuple n_cells, d
   py::array_t<double> g_q({(py::ssize_t)3, (py::ssize_t)p.paths});
   py::array_t<double> g_table(with_table ? tsize : 0);
   constexpr int W = Block<T>::W;
-  typedef typename Block<T>::VD VD;
   const int64_t blocks = (p.paths + W - 1) / W;
   const int nt = threads_for(nthreads, blocks);
   std::vector<Gradients> parts(nt);
@@ -181,11 +173,14 @@ static py::tuple backward(const ArrD& cells, const ArrD& q, py::tuple n_cells, d
         table_parts[t].assign(tsize, 0.0);
         g.table = table_parts[t].data();
       }
-      std::vector<VD> acc(p.steps * 9);
+      // lane accumulators of the cell gradients, aligned by hand to the vector size
+      std::vector<double> scratch(p.steps * 9 * W + 16);  // + 128 bytes for the alignment
+      uintptr_t addr = reinterpret_cast<uintptr_t>(scratch.data());
+      void* acc = reinterpret_cast<void*>((addr + 127) / 128 * 128);
       if (sizeof(T) == 8)
-        backward_f64(p, reinterpret_cast<const double*>(go), g, b0, b1, acc.data());
+        g_kernels.backward_f64(p, reinterpret_cast<const double*>(go), g, b0, b1, acc);
       else
-        backward_f32(p, reinterpret_cast<const float*>(go), g, b0, b1, acc.data());
+        g_kernels.backward_f32(p, reinterpret_cast<const float*>(go), g, b0, b1, acc);
     }
   }
   // per-thread partial sums, added in thread order

@@ -1,0 +1,2 @@
+#define NB_ISA nbfused_base
+#include "fused_isa.inc"
