@@ -151,9 +151,8 @@ class BatchRenderer:
         work = int(plan.active_count) * plan.paths_per_pixel * plan.cells_per_path
         # the fused C++ kernel (fused.py) replaces the torch hot kernel where it applies
         self.fused = choose_fused(options.kernel, step_spec(plan, grad=grad, signed=signed), plan, self.per_step or signed)
-        compiled = (options.compile is True or not self.fused) and should_compile(
-            options.compile, work, plan.ctx.dtype, plan.ctx.device, self.per_step or signed, grad
-        )
+        compiled = should_compile(options.compile, work, plan.ctx.dtype, plan.ctx.device, self.per_step or signed, grad)
+        compiled = compiled and (options.compile is True or not self.fused)  # compile=True: the user's choice
         self.fused = self.fused and not compiled
         self.spec = step_spec(plan, grad=grad, signed=signed, reduce=True if compiled else None)
         self.batch_pixels = batch_pixels(plan, options, grad, compiled=compiled, fused=self.fused)
