@@ -114,7 +114,7 @@ def test_help_gives_units_and_defaults(workdir, capsys):
     out = capsys.readouterr().out
     assert "  -distance MM\n" in out and "(mm); pivot: beam [default: 100]" in out
     assert "  -lambda A\n" in out and "(also -wavelength, -wave)" in out
-    assert "  -engine torch|c\n" in out and "[default: torch]" in out
+    assert "  -engine auto|torch|c\n" in out and "[default: auto]" in out
     assert main(["-distance", "50", "-h"]) == 0  # help wins wherever it appears
 
 

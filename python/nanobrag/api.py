@@ -20,6 +20,18 @@ def _engine_name(config: Config, engine: Optional[str]) -> str:
     return name
 
 
+def resolve_engine(config: Config, engine: Optional[str] = None, *, device: Optional[str] = None,
+                   dtype: Optional[str] = None, nthreads: Optional[int] = None, torch_options: bool = False) -> str:
+    """"c" or "torch": ``engine`` (default ``config.engine``), "auto" resolved by
+    :func:`nanobrag.engine_choice.choose_engine`."""
+    name = _engine_name(config, engine)
+    if name != "auto":
+        return name
+    from .engine_choice import choose_engine
+
+    return choose_engine(config, device=device, dtype=dtype, nthreads=nthreads, torch_options=torch_options)
+
+
 def simulate(
     config: Config,
     engine: Optional[str] = None,
@@ -32,14 +44,15 @@ def simulate(
 ) -> SimulationResult:
     """Render the detector image described by ``config``.
 
-    engine: "c" or "torch" (default ``config.engine``).  device/dtype apply to
+    engine: "auto", "c" or "torch" (default ``config.engine``; "auto": the fastest engine for
+    the run, always torch for gradients, devices, float32 or torch options).  device/dtype apply to
     the torch engine (default ``config.device``/``config.dtype``); nthreads to
     the C engine (default: all cores).  ``progress(done, total)`` is called as
     pixels complete; returning True cancels the run (KeyboardInterrupt also
     cancels), and no output file is ever written by this function.
     """
     config.validate()
-    name = _engine_name(config, engine)
+    name = resolve_engine(config, engine, device=device, dtype=dtype, nthreads=nthreads, torch_options=bool(engine_options))
     if name == "c":
         from .c_engine import engine as c_engine
 
