@@ -250,3 +250,37 @@ def test_fallback_without_the_extension():
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "python"), str(REPO / "tests"), env.get("PYTHONPATH", "")])
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+@needs_fused
+def test_results_do_not_depend_on_the_vector_width():
+    """Every instruction set this CPU has (SSE2 baseline, AVX2, AVX-512F: 2, 4, 8 float64 lanes)
+    gives the same forward sums and the same cell, q, N and default_F gradients, bit for bit."""
+    mod = fused.module()
+    cells, q = _inputs(steps=7, paths=77)
+    results = {}
+    try:
+        for isa in ("baseline", "avx2", "avx512f"):
+            try:
+                mod.use_isa(isa)
+            except ValueError:
+                continue  # not on this CPU
+            out = []
+            for dtype in (torch.float64, torch.float32):
+                for lookup in (False, True):
+                    N = torch.tensor([5.0, 7.0, 3.0], dtype=dtype)
+                    table = (torch.rand(61, 61, 61, dtype=F64, generator=torch.Generator().manual_seed(5)) * 100).to(dtype)
+                    args = fused._args(_spec(dtype, lookup), cells, q, N, torch.tensor(3.0, dtype=dtype), table if lookup else None)
+                    fwd, bwd = (mod.forward_f64, mod.backward_f64) if dtype == torch.float64 else (mod.forward_f32, mod.backward_f32)
+                    out.append(fwd(*args, 2))
+                    g = np.linspace(0.5, 1.5, q.shape[1]).astype(out[-1].dtype)
+                    gc, gq, gn, gd, _ = bwd(*args, g, False, 2)
+                    out += [gc, gq, np.array(gn), np.array([gd])]
+            results[isa] = out
+    finally:
+        mod.use_isa("best")
+    assert "baseline" in results
+    names = list(results)
+    for other in names[1:]:
+        for a, b in zip(results[names[0]], results[other]):
+            assert np.array_equal(a, b), f"{names[0]} and {other} differ"

@@ -89,7 +89,16 @@ NB_INLINE void indices(const Problem& p, const double* cell, const typename Bloc
     }
     VD h = (q[0] * r[0] + q[1] * r[1]) + q[2] * r[2];
     e.h[a] = h;
-    if (lookup) {
+    if (lookup && reduce) {
+      // ceil(h - 1/2) deciding the round-up in float32 lanes (a comparison of the wide double
+      // vectors of a float32 block is not vectorized); y - c is exact and either 0 or far
+      // above the float32 range's bottom, so its sign survives the conversion
+      VD y = h - 0.5;
+      VD c = rint_small<VD, double>(y);
+      VT d = __builtin_convertvector(y - c, VT);
+      VT up = select<VT, typename B::MT>(d > splat<VT>(0), splat<VT>(1), splat<VT>(0));
+      e.h0[a] = c + __builtin_convertvector(up, VD);
+    } else if (lookup) {
       e.h0[a] = ceil_small<VD>(h - 0.5);
     } else if (reduce) {
       e.h0[a] = rint_small<VD, double>(h);
@@ -104,9 +113,20 @@ NB_INLINE void indices(const Problem& p, const double* cell, const typename Bloc
   if (lookup) {
     typedef typename B::MD MD;
     // (vector-vector comparisons: GCC 12 scalarizes a comparison with a scalar operand)
-    MD inside = (e.h0[0] >= splat<VD>(p.hkl_min[0])) & (e.h0[0] <= splat<VD>(p.hkl_max[0])) &
-                (e.h0[1] >= splat<VD>(p.hkl_min[1])) & (e.h0[1] <= splat<VD>(p.hkl_max[1])) &
-                (e.h0[2] >= splat<VD>(p.hkl_min[2])) & (e.h0[2] <= splat<VD>(p.hkl_max[2]));
+    MD inside;
+    if (reduce) {  // in float32 lanes (above); a huge or NaN index is outside either way
+      typedef typename B::MT MT;
+      VT g[3] = {__builtin_convertvector(e.h0[0], VT), __builtin_convertvector(e.h0[1], VT),
+                 __builtin_convertvector(e.h0[2], VT)};
+      MT in = (g[0] >= splat<VT>((T)p.hkl_min[0])) & (g[0] <= splat<VT>((T)p.hkl_max[0])) &
+              (g[1] >= splat<VT>((T)p.hkl_min[1])) & (g[1] <= splat<VT>((T)p.hkl_max[1])) &
+              (g[2] >= splat<VT>((T)p.hkl_min[2])) & (g[2] <= splat<VT>((T)p.hkl_max[2]));
+      inside = __builtin_convertvector(in, MD);
+    } else {
+      inside = (e.h0[0] >= splat<VD>(p.hkl_min[0])) & (e.h0[0] <= splat<VD>(p.hkl_max[0])) &
+               (e.h0[1] >= splat<VD>(p.hkl_min[1])) & (e.h0[1] <= splat<VD>(p.hkl_max[1])) &
+               (e.h0[2] >= splat<VD>(p.hkl_min[2])) & (e.h0[2] <= splat<VD>(p.hkl_max[2]));
+    }
     VD flat = ((e.h0[0] - p.hkl_min[0]) * (double)p.dims[1] + (e.h0[1] - p.hkl_min[1])) * (double)p.dims[2] +
               (e.h0[2] - p.hkl_min[2]);
     flat = select<VD, MD>(inside, flat, splat<VD>(-1.0));
@@ -134,9 +154,9 @@ NB_INLINE void load_q(const Problem& p, int64_t p0, typename Block<T>::VD* q, in
   }
 }
 
-// Forward over the blocks [b0, b1) of W paths: out[path] = sum over steps.
+// Forward over the paths [p_begin, p_end) (p_begin a multiple of kGroup): out[path] = sum over steps.
 template <class T>
-NB_INLINE void forward_blocks(const Problem& p, T* out, int64_t b0, int64_t b1) {
+NB_INLINE void forward_blocks(const Problem& p, T* out, int64_t p_begin, int64_t p_end) {
   typedef Block<T> B;
   typedef typename B::VT VT;
   typedef typename B::VD VD;
@@ -144,8 +164,7 @@ NB_INLINE void forward_blocks(const Problem& p, T* out, int64_t b0, int64_t b1) 
   constexpr int W = B::W;
   const bool lookup = p.table != nullptr;
   const T N[3] = {(T)p.n_cells[0], (T)p.n_cells[1], (T)p.n_cells[2]};
-  for (int64_t b = b0; b < b1; ++b) {
-    const int64_t p0 = b * W;
+  for (int64_t p0 = p_begin; p0 < p_end; p0 += W) {
     VD q[3];
     int valid;
     load_q<T>(p, p0, q, &valid);
@@ -176,11 +195,15 @@ NB_INLINE void forward_blocks(const Problem& p, T* out, int64_t b0, int64_t b1) 
   }
 }
 
-// Vector-Jacobian product over the blocks [b0, b1): grad_out (paths,) -> gradients of the
-// cells (accumulated into g.cells, per thread), of q (written), of N, default_F and the
-// table (accumulated).  cell_acc: steps * 9 lane vectors of scratch (per thread).
+// Vector-Jacobian product over the paths [p_begin, p_end) (p_begin a multiple of kGroup):
+// grad_out (paths,) -> gradients of the cells (accumulated into g.cells, per thread), of q
+// (written), of N, default_F and the table (accumulated).  Sums over paths go through
+// kGroup slots (slot = path mod kGroup), each summed in path order and the slots in slot
+// order at the end: the same additions for every lane count.  (The table's scatter-add
+// follows the block order, so table gradients may differ in the last bit between vector
+// widths.)  cell_acc: steps * 9 * kGroup doubles of scratch, aligned to the vector.
 template <class T>
-NB_INLINE void backward_blocks(const Problem& p, const T* grad_out, Gradients& g, int64_t b0, int64_t b1,
+NB_INLINE void backward_blocks(const Problem& p, const T* grad_out, Gradients& g, int64_t p_begin, int64_t p_end,
                                typename Block<T>::VD* cell_acc) {
   typedef Block<T> B;
   typedef typename B::VT VT;
@@ -191,11 +214,13 @@ NB_INLINE void backward_blocks(const Problem& p, const T* grad_out, Gradients& g
   const bool reduce = sizeof(T) == 4;
   const T N[3] = {(T)p.n_cells[0], (T)p.n_cells[1], (T)p.n_cells[2]};
   const T dF = (T)p.default_F;
-  VD gN[3] = {};
-  VD gdef = {};
-  for (int64_t i = 0; i < p.steps * 9; ++i) cell_acc[i] = VD{};
-  for (int64_t b = b0; b < b1; ++b) {
-    const int64_t p0 = b * W;
+  constexpr int R = kGroup / W;  // vectors per group
+  static_assert(kGroup % W == 0, "the lane count divides the group");
+  VD gN[3][R] = {};
+  VD gdef[R] = {};
+  for (int64_t i = 0; i < p.steps * 9 * R; ++i) cell_acc[i] = VD{};
+  for (int64_t p0 = p_begin; p0 < p_end; p0 += W) {
+    const int slot = (int)((p0 / W) % R);
     VD q[3];
     int valid;
     load_q<T>(p, p0, q, &valid);
@@ -228,27 +253,27 @@ NB_INLINE void backward_blocks(const Problem& p, const T* grad_out, Gradients& g
       const VT others[3] = {r[1] * r[2], r[0] * r[2], r[0] * r[1]};
       for (int a = 0; a < 3; ++a) {
         VT gxa = gl * others[a] * dr_dx[a];
-        gN[a] += __builtin_convertvector(gl * others[a] * dr_dN[a], VD);
+        gN[a][slot] += __builtin_convertvector(gl * others[a] * dr_dN[a], VD);
         VD gh = reduce ? __builtin_convertvector(gxa * (T)M_PI, VD) : __builtin_convertvector(gxa, VD) * M_PI;
         const double* row = cell + 3 * a;
         gq[0] += gh * row[0];
         gq[1] += gh * row[1];
         gq[2] += gh * row[2];
-        VD* acc = cell_acc + 9 * s + 3 * a;
+        VD* acc = cell_acc + (9 * s + 3 * a) * R + slot;
         acc[0] += gh * q[0];
-        acc[1] += gh * q[1];
-        acc[2] += gh * q[2];
+        acc[R] += gh * q[1];
+        acc[2 * R] += gh * q[2];
       }
       if (lookup) {
         for (int j = 0; j < W; ++j) {
           if (e.flat[j] >= 0) {
             if (g.table) g.table[e.flat[j]] += (double)gF[j];
           } else {
-            gdef[j] += (double)gF[j];
+            gdef[slot][j] += (double)gF[j];
           }
         }
       } else {
-        gdef += __builtin_convertvector(gF, VD);
+        gdef[slot] += __builtin_convertvector(gF, VD);
       }
     }
     for (int c = 0; c < 3; ++c)
@@ -256,12 +281,15 @@ NB_INLINE void backward_blocks(const Problem& p, const T* grad_out, Gradients& g
   }
   for (int64_t i = 0; i < p.steps * 9; ++i) {
     double t = 0;
-    for (int j = 0; j < W; ++j) t += cell_acc[i][j];
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < W; ++j) t += cell_acc[i * R + r][j];
     g.cells[i] += t;
   }
   for (int a = 0; a < 3; ++a)
-    for (int j = 0; j < W; ++j) g.n_cells[a] += gN[a][j];
-  for (int j = 0; j < W; ++j) g.default_F += gdef[j];
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < W; ++j) g.n_cells[a] += gN[a][r][j];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < W; ++j) g.default_F += gdef[r][j];
 }
 
 }  // namespace nbfused

@@ -15,11 +15,19 @@ namespace nbfused {
 
 #define NB_INLINE static inline __attribute__((always_inline))
 
-//: lanes per block: one 64-byte vector of the run dtype (8 float64 or 16 float32 lanes)
+//: bytes of the hardware vector this translation unit is compiled for (fused_isa_*.cpp)
+#ifndef NB_VEC_BYTES
+#define NB_VEC_BYTES 16
+#endif
+//: lanes per block: one hardware vector of the run dtype (AVX-512: 8 float64 / 16 float32)
 template <class T>
 struct Lanes {
-  static constexpr int W = 64 / sizeof(T);
+  static constexpr int W = NB_VEC_BYTES / sizeof(T);
 };
+//: paths per group: the unit of the thread partition and of the gradient sums, the same for
+//: every lane count (16 = the most lanes of any instruction set), so that gradients too do
+//: not depend on the vector width
+constexpr int kGroup = 16;
 
 template <class T, int W>
 struct VecT {

@@ -25,20 +25,22 @@
 namespace py = pybind11;
 using namespace nbfused;
 
-// the block loops of the best instruction set of this CPU (same per-lane arithmetic in each)
-static Kernels pick_kernels(std::string* name) {
+// the block loops of the best instruction set of this CPU (same per-lane arithmetic in each),
+// or of the one asked for ("baseline", "avx2", "avx512f"; tests compare them)
+static Kernels pick_kernels(std::string* name, const std::string& want = "") {
 #ifdef NB_FUSED_X86_ISAS
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) {
-    *name = "avx512f";
+  if (__builtin_cpu_supports("avx512f") && (want.empty() || want == "avx512f")) {
+    *name = "avx512f:64";
     return {nbfused_avx512::forward_f64, nbfused_avx512::forward_f32, nbfused_avx512::backward_f64, nbfused_avx512::backward_f32};
   }
-  if (__builtin_cpu_supports("avx2")) {
-    *name = "avx2";
+  if (__builtin_cpu_supports("avx2") && (want.empty() || want == "avx2")) {
+    *name = "avx2:32";
     return {nbfused_avx2::forward_f64, nbfused_avx2::forward_f32, nbfused_avx2::backward_f64, nbfused_avx2::backward_f32};
   }
 #endif
-  *name = "baseline";
+  if (!want.empty() && want != "baseline") throw std::invalid_argument("nanobrag._fused: " + want + " is not available here");
+  *name = "baseline:16";
   return {nbfused_base::forward_f64, nbfused_base::forward_f32, nbfused_base::backward_f64, nbfused_base::backward_f32};
 }
 
@@ -46,7 +48,9 @@ static std::string g_isa;
 static Kernels g_kernels = pick_kernels(&g_isa);
 
 //: which instruction set the block loops run with on this CPU (for benchmarks and reports)
-static std::string isa() { return g_isa; }
+static std::string isa() { return g_isa.substr(0, g_isa.find(':')); }
+//: bytes of its vectors (lanes = bytes / 8 in float64, / 4 in float32)
+static int vector_bytes() { return std::stoi(g_isa.substr(g_isa.find(':') + 1)); }
 
 typedef py::array_t<double, py::array::c_style | py::array::forcecast> ArrD;
 typedef py::array_t<float, py::array::c_style | py::array::forcecast> ArrF;
@@ -101,9 +105,8 @@ static py::array_t<T> forward(const ArrD& cells, const ArrD& q, py::tuple n_cell
   Problem p = problem(cells, q, n_cells, default_F, tp, hkl_min, hkl_max);
   py::array_t<T> out(p.paths);
   T* o = out.mutable_data();
-  constexpr int W = Block<T>::W;
-  const int64_t blocks = (p.paths + W - 1) / W;
-  const int nt = threads_for(nthreads, blocks);
+  const int64_t groups = (p.paths + kGroup - 1) / kGroup;
+  const int nt = threads_for(nthreads, groups);
   {
     py::gil_scoped_release release;
 #ifdef NB_FUSED_OPENMP
@@ -117,7 +120,8 @@ static py::array_t<T> forward(const ArrD& cells, const ArrD& q, py::tuple n_cell
       const int t = 0, n = 1;
       (void)nt;
 #endif
-      const int64_t b0 = blocks * t / n, b1 = blocks * (t + 1) / n;
+      const int64_t b0 = std::min(p.paths, groups * t / n * kGroup);
+      const int64_t b1 = std::min(p.paths, groups * (t + 1) / n * kGroup);
       if (sizeof(T) == 8)
         g_kernels.forward_f64(p, reinterpret_cast<double*>(o), b0, b1);
       else
@@ -145,9 +149,8 @@ static py::tuple backward(const ArrD& cells, const ArrD& q, py::tuple n_cells, d
   py::array_t<double> g_cells({(py::ssize_t)p.steps, (py::ssize_t)3, (py::ssize_t)3});
   py::array_t<double> g_q({(py::ssize_t)3, (py::ssize_t)p.paths});
   py::array_t<double> g_table(with_table ? tsize : 0);
-  constexpr int W = Block<T>::W;
-  const int64_t blocks = (p.paths + W - 1) / W;
-  const int nt = threads_for(nthreads, blocks);
+  const int64_t groups = (p.paths + kGroup - 1) / kGroup;
+  const int nt = threads_for(nthreads, groups);
   std::vector<Gradients> parts(nt);
   std::vector<std::vector<double>> cell_parts(nt), table_parts(nt);
   double* gq = g_q.mutable_data();
@@ -164,7 +167,8 @@ static py::tuple backward(const ArrD& cells, const ArrD& q, py::tuple n_cells, d
 #else
       const int t = 0, n = 1;
 #endif
-      const int64_t b0 = blocks * t / n, b1 = blocks * (t + 1) / n;
+      const int64_t b0 = std::min(p.paths, groups * t / n * kGroup);
+      const int64_t b1 = std::min(p.paths, groups * (t + 1) / n * kGroup);
       Gradients& g = parts[t];
       cell_parts[t].assign(p.steps * 9, 0.0);
       g.cells = cell_parts[t].data();
@@ -174,7 +178,7 @@ static py::tuple backward(const ArrD& cells, const ArrD& q, py::tuple n_cells, d
         g.table = table_parts[t].data();
       }
       // lane accumulators of the cell gradients, aligned by hand to the vector size
-      std::vector<double> scratch(p.steps * 9 * W + 16);  // + 128 bytes for the alignment
+      std::vector<double> scratch(p.steps * 9 * kGroup + 16);  // + 128 bytes for the alignment
       uintptr_t addr = reinterpret_cast<uintptr_t>(scratch.data());
       void* acc = reinterpret_cast<void*>((addr + 127) / 128 * 128);
       if (sizeof(T) == 8)
@@ -219,8 +223,18 @@ PYBIND11_MODULE(_fused, m) {
         py::arg("table"), py::arg("hkl_min"), py::arg("hkl_max"), py::arg("grad_out"), py::arg("table_grad"),
         py::arg("nthreads"));
   m.def("isa", &isa, "instruction set the kernel runs with on this CPU");
-  m.attr("lanes_f64") = Block<double>::W;
-  m.attr("lanes_f32") = Block<float>::W;
+  m.def("vector_bytes", &vector_bytes, "bytes per vector of that instruction set");
+  m.def(
+      "use_isa",
+      [](const std::string& want) {
+        std::string name;
+        Kernels k = pick_kernels(&name, want == "best" ? "" : want);
+        g_kernels = k;
+        g_isa = name;
+        return isa();
+      },
+      "run the block loops of this instruction set: 'baseline', 'avx2', 'avx512f' or 'best' (for tests)");
+  m.attr("group_paths") = kGroup;
 #ifdef NB_FUSED_OPENMP
   m.attr("openmp") = true;
 #else

@@ -160,4 +160,5 @@ def describe() -> Tuple[str, str]:
     mod = module()
     if mod is None:
         return "torch", str(unavailable_reason())
-    return "fused", f"{mod.isa()}, {mod.lanes_f64} float64 / {mod.lanes_f32} float32 lanes, openmp={mod.openmp}"
+    vb = mod.vector_bytes()
+    return "fused", f"{mod.isa()}, {vb // 8} float64 / {vb // 4} float32 lanes, openmp={mod.openmp}"
