@@ -199,6 +199,31 @@ def kernel_profile() -> dict:
             out[f"{dt}_fwd_{threads}t"] = rate(lambda: fwd(*a, None, (-30,) * 3, (30,) * 3, threads))
             out[f"{dt}_fwd_table_{threads}t"] = rate(lambda: fwd(*a, tab, (-30,) * 3, (30,) * 3, threads))
             out[f"{dt}_bwd_{threads}t"] = rate(lambda: bwd(*a, None, (-30,) * 3, (30,) * 3, go, False, threads))
+    # share of a whole fused run (timing_1024, float64, warm) spent inside the kernel calls
+    import nanobrag
+    import nanobrag.torch_impl.render as render
+    from bench_torch_engine import case_config
+
+    cfg = case_config("timing_1024")
+    spent = [0.0]
+    inner = render.fused_path_intensity
+
+    def timed(*a, **k):
+        t0 = time.perf_counter()
+        r = inner(*a, **k)
+        spent[0] += time.perf_counter() - t0
+        return r
+
+    nanobrag.simulate(cfg, engine="torch", dtype="float64", kernel="fused")
+    render.fused_path_intensity = timed
+    try:
+        t0 = time.perf_counter()
+        nanobrag.simulate(cfg, engine="torch", dtype="float64", kernel="fused")
+        total = time.perf_counter() - t0
+    finally:
+        render.fused_path_intensity = inner
+    out["timing_1024_f64_total_s"] = total
+    out["timing_1024_f64_kernel_s"] = spent[0]
     return out
 
 
@@ -233,8 +258,10 @@ def main(argv=None) -> int:
         results["kernel"] = p
         print(f"\nkernel alone ({p['isa']}), M (step, path) elements per second:")
         for k, v in p.items():
-            if isinstance(v, float):
+            if isinstance(v, float) and not k.endswith("_s"):
                 print(f"  {k:20s} {v / 1e6:8.1f}")
+        print(f"  timing_1024 float64 run {p['timing_1024_f64_total_s']:.2f} s, of which in the kernel "
+              f"{p['timing_1024_f64_kernel_s']:.2f} s (the rest: per-path geometry in torch, batching)")
     results["load_average_end"] = os.getloadavg()
     print(f"\nload average at start {results['load_average_start']}, at end {results['load_average_end']}")
     if args.json:
