@@ -10,7 +10,8 @@ size: 4x the work).  Configurations:
 * the legacy program (``LEGACY_NANOBRAG=/path/to/nanoBragg``, built by hand
   outside the repository, single-threaded), as a command in a scratch directory;
 * the C engine in-process, 1 thread and all threads;
-* the torch engine in-process, float64 and float32, eager and compiled: each in
+* the torch engine in-process, float64 and float32, with the fused C++ kernel
+  (``kernel="fused"``) and the torch kernel eager and compiled: each in
   a fresh process that renders once (compiling when asked), then times warm
   runs; it reports the warm wall time, the compile time and the growth of the
   peak resident memory (VmHWM) over the process's start;
@@ -46,7 +47,17 @@ sys.path.insert(0, str(REPO / "tests"))
 from golden_cases import case  # noqa: E402
 
 CASES = ("timing_1024", "big_2048")
-TORCH_CONFIGS = (("float64", False), ("float32", False), ("float64", True), ("float32", True))
+#: (dtype, hot kernel): "fused" the C++ kernel (nanobrag._fused), "eager"/"compiled" the torch kernel
+TORCH_CONFIGS = (
+    ("float64", "fused"), ("float32", "fused"),
+    ("float64", "eager"), ("float32", "eager"), ("float64", "compiled"), ("float32", "compiled"),
+)
+
+
+def kernel_options(mode: str) -> dict:
+    if mode == "fused":
+        return {"kernel": "fused", "compile": False}
+    return {"kernel": "torch", "compile": mode == "compiled"}
 
 
 def case_args(name: str):
@@ -107,20 +118,22 @@ def reference_image(name: str) -> np.ndarray:
 # ------------------------------------------------------------------ torch worker (own process)
 
 
-def worker(name: str, dtype: str, compiled: bool, repeat: int) -> dict:
+def worker(name: str, dtype: str, mode: str, repeat: int) -> dict:
     base = peak_mb()
     t0 = time.perf_counter()
     import nanobrag
 
     cfg = case_config(name)
     t_import = time.perf_counter() - t0
+    opts = kernel_options(mode)
+    compiled = mode == "compiled"
     t0 = time.perf_counter()
-    nanobrag.simulate(cfg, engine="torch", dtype=dtype, compile=compiled)
+    nanobrag.simulate(cfg, engine="torch", dtype=dtype, **opts)
     t_first = time.perf_counter() - t0
     best = t_first
     for _ in range(repeat):
         t0 = time.perf_counter()
-        res = nanobrag.simulate(cfg, engine="torch", dtype=dtype, compile=compiled)
+        res = nanobrag.simulate(cfg, engine="torch", dtype=dtype, **opts)
         best = min(best, time.perf_counter() - t0)
     check = check_image(name, dtype, res.float_image, reference_image(name))
     return {
@@ -131,16 +144,26 @@ def worker(name: str, dtype: str, compiled: bool, repeat: int) -> dict:
         "peak_growth_mb": peak_mb() - base,
         "check": check,
         "threads": __import__("torch").get_num_threads(),
+        "pixel_steps": pixel_steps(cfg),
     }
 
 
-def run_worker(name: str, dtype: str, compiled: bool, repeat: int) -> dict:
+def pixel_steps(cfg) -> int:
+    """(pixel, sub-step) pairs of a run: rendered pixels x paths per pixel x phi/mosaic steps."""
+    from nanobrag.torch_impl.context import resolve_context
+    from nanobrag.torch_impl.plan import build_plan
+
+    plan = build_plan(resolve_context("cpu", "float64"), cfg)
+    return int(plan.active_count) * plan.paths_per_pixel * plan.cells_per_path
+
+
+def run_worker(name: str, dtype: str, mode: str, repeat: int) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", name, dtype, str(int(compiled)), "--repeat", str(repeat)],
+        [sys.executable, __file__, "--worker", name, dtype, mode, "--repeat", str(repeat)],
         capture_output=True, text=True,
     )
     if out.returncode != 0:
-        raise SystemExit(f"torch worker {name} {dtype} compiled={compiled} failed:\n{out.stderr[-3000:]}")
+        raise SystemExit(f"torch worker {name} {dtype} {mode} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -180,11 +203,12 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=2, help="warm runs per configuration; the best is reported")
     ap.add_argument("--json", help="also write the results to this JSON file")
     ap.add_argument("--skip-legacy", action="store_true")
-    ap.add_argument("--worker", nargs=3, metavar=("CASE", "DTYPE", "COMPILED"), help=argparse.SUPPRESS)
+    ap.add_argument("--worker", nargs=3, metavar=("CASE", "DTYPE", "MODE"), help=argparse.SUPPRESS)
+    ap.add_argument("--modes", default="fused,eager,compiled", help="torch hot kernels to time (fused, eager, compiled)")
     args = ap.parse_args(argv)
     if args.worker:
-        name, dtype, compiled = args.worker
-        print(json.dumps(worker(name, dtype, compiled == "1", args.repeat)))
+        name, dtype, mode = args.worker
+        print(json.dumps(worker(name, dtype, mode, args.repeat)))
         return 0
 
     legacy = os.environ.get("LEGACY_NANOBRAG")
@@ -200,8 +224,9 @@ def main(argv=None) -> int:
             row["legacy_s"] = time_command([legacy, *case_args(name)], 1)
         row["c_1thread_s"] = time_c(name, 1, 1)
         row["c_all_threads_s"] = time_c(name, os.cpu_count() or 1, args.repeat)
-        for dtype, compiled in TORCH_CONFIGS:
-            row[f"torch_{dtype}_{'compiled' if compiled else 'eager'}"] = run_worker(name, dtype, compiled, args.repeat)
+        for dtype, mode in TORCH_CONFIGS:
+            if mode in args.modes.split(","):
+                row[f"torch_{dtype}_{mode}"] = run_worker(name, dtype, mode, args.repeat)
         if name == "timing_1024":
             row["cold_command_s"] = time_command(nanobrag_command() + case_args(name) + ["-noprogress"], 1)
         results[name] = row
@@ -215,21 +240,25 @@ def main(argv=None) -> int:
 def report(name: str, row: dict) -> None:
     legacy = row.get("legacy_s")
     print(f"\n{name}")
-    print(f"  {'configuration':32s} {'wall s':>8s} {'x legacy':>9s} {'compile s':>9s} {'peak MB':>8s}  check")
+    print(f"  {'configuration':32s} {'wall s':>8s} {'x legacy':>9s} {'M px-steps/s':>12s} {'compile s':>9s} {'peak MB':>8s}  check")
+    work = next((r["pixel_steps"] for k, r in row.items() if k.startswith("torch_")), None)
 
     def line(label, seconds, compile_s=None, peak=None, check=""):
         ratio = f"{legacy / seconds:9.1f}" if legacy else f"{'-':>9s}"
+        rate = f"{work / seconds / 1e6:12.1f}" if work else f"{'':>12s}"
         cs = f"{compile_s:9.1f}" if compile_s else f"{'':>9s}"
         pk = f"{peak:8.0f}" if peak is not None else f"{'':>8s}"
-        print(f"  {label:32s} {seconds:8.2f} {ratio} {cs} {pk}  {check}")
+        print(f"  {label:32s} {seconds:8.2f} {ratio} {rate} {cs} {pk}  {check}")
 
     if legacy:
         line("legacy program (1 thread)", legacy)
     line("C engine, 1 thread", row["c_1thread_s"])
     line("C engine, all threads", row["c_all_threads_s"])
-    for dtype, compiled in TORCH_CONFIGS:
-        r = row[f"torch_{dtype}_{'compiled' if compiled else 'eager'}"]
-        label = f"torch {dtype} {'compiled' if compiled else 'eager'} (warm)"
+    for dtype, mode in TORCH_CONFIGS:
+        r = row.get(f"torch_{dtype}_{mode}")
+        if r is None:
+            continue
+        label = f"torch {dtype} {mode} (warm)"
         line(label, r["warm_s"], r["compile_s"], r["peak_growth_mb"], r["check"])
     if "cold_command_s" in row:
         line("nanobrag command (cold, torch)", row["cold_command_s"])

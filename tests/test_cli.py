@@ -114,7 +114,7 @@ def test_help_gives_units_and_defaults(workdir, capsys):
     out = capsys.readouterr().out
     assert "  -distance MM\n" in out and "(mm); pivot: beam [default: 100]" in out
     assert "  -lambda A\n" in out and "(also -wavelength, -wave)" in out
-    assert "  -engine torch|c\n" in out and "[default: torch]" in out
+    assert "  -engine auto|torch|c\n" in out and "[default: auto]" in out
     assert main(["-distance", "50", "-h"]) == 0  # help wins wherever it appears
 
 
@@ -141,7 +141,7 @@ def test_engine_not_available_exits_nonzero_and_writes_nothing(workdir, capsys, 
 
     monkeypatch.setattr(nanobrag.api, "simulate", simulate)
     (workdir / "x.hkl").write_text("0 0 0 10\n")
-    assert main(ARGS + ["-hkl", "x.hkl", "-noprogress"]) == 1
+    assert main(ARGS + ["-hkl", "x.hkl", "-noprogress", "-engine", "torch"]) == 1
     err = capsys.readouterr().err
     assert err == "nanobrag: error: the torch engine cannot run this: the torch engine is not written yet\n"
     assert files_in(workdir) == ["x.hkl"]  # no Fdump cache either
@@ -149,7 +149,7 @@ def test_engine_not_available_exits_nonzero_and_writes_nothing(workdir, capsys, 
 
 def test_engine_failure_exits_1(workdir, capsys, monkeypatch):
     monkeypatch.setattr(nanobrag.api, "simulate", lambda *a, **k: 1 / 0)
-    assert main(ARGS + ["-noprogress"]) == 1
+    assert main(ARGS + ["-noprogress", "-engine", "torch"]) == 1
     assert capsys.readouterr().err == "nanobrag: error: the torch engine failed: ZeroDivisionError: division by zero\n"
     assert files_in(workdir) == []
 

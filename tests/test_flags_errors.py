@@ -54,7 +54,7 @@ def fails(tmp_path):
     (["-cell", "50", "-60"], "-cell expects cell lengths > 0 (Angstrom), got b = -60"),
     (["-cell", "50", "50", "50", "90", "180"], "-cell expects cell angles between 0 and 180 (degrees), got beta = 180"),
     (["-pivot", "middle"], "-pivot expects one of beam, sample, got 'middle'"),
-    (["-engine", "gpu"], "-engine expects one of torch, c, got 'gpu'"),
+    (["-engine", "gpu"], "-engine expects one of auto, torch, c, got 'gpu'"),
     (["-dtype", "float16"], "-dtype expects one of float64, float32, got 'float16'"),
     (["-phi_mode", "legacy"], "-phi_mode expects one of spec, c-parity, got 'legacy'"),
     (["-device", "tpu"], "-device expects cpu, cuda or cuda:N, got 'tpu'"),

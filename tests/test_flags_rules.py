@@ -232,7 +232,7 @@ def test_engine_options(parse):
     assert info.nthreads == 4
     cfg, info = parse()
     assert (cfg.engine, cfg.phi_mode, cfg.device, cfg.dtype, info.nthreads) == (
-        "torch", "spec", "cpu", "float64", None)
+        "auto", "spec", "cpu", "float64", None)
 
 
 def test_no_effect_options_are_accepted_and_noted(parse):

@@ -21,6 +21,18 @@ def _engine_name(config: Config, engine: Optional[str]) -> str:
     return name
 
 
+def resolve_engine(config: Config, engine: Optional[str] = None, *, device: Optional[str] = None,
+                   dtype: Optional[str] = None, nthreads: Optional[int] = None, torch_options: bool = False) -> str:
+    """"c" or "torch": ``engine`` (default ``config.engine``), "auto" resolved by
+    :func:`nanobrag.engine_choice.choose_engine`."""
+    name = _engine_name(config, engine)
+    if name != "auto":
+        return name
+    from .engine_choice import choose_engine
+
+    return choose_engine(config, device=device, dtype=dtype, nthreads=nthreads, torch_options=torch_options)
+
+
 def simulate(
     config: Config,
     engine: Optional[str] = None,
@@ -38,8 +50,9 @@ def simulate(
     ----------
     config : Config
         The experiment; validated first (:meth:`Config.validate`).
-    engine : {"c", "torch"}, optional
-        The engine; default ``config.engine``.
+    engine : {"auto", "c", "torch"}, optional
+        The engine; default ``config.engine``.  "auto": the fastest engine for the run
+        (:mod:`nanobrag.engine_choice`), always torch for gradients, devices, float32 or torch options.
     device : str, optional
         Torch device ("cpu", "cuda", ...); default ``config.device``.  Torch engine only.
     dtype : {"float64", "float32"}, optional
@@ -69,7 +82,8 @@ def simulate(
         not apply to the chosen engine, or the image would not be finite.
     """
     config.validate(resources=True)
-    name = _engine_name(config, engine)
+    name = resolve_engine(config, engine, device=device, dtype=dtype, nthreads=nthreads,
+                          torch_options=bool(engine_options))
     check_nthreads(nthreads)
     if name == "c":
         ignored = [k for k, v in (("device", device), ("dtype", dtype)) if v is not None] + sorted(engine_options)

@@ -165,7 +165,11 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
     except ConfigError as exc:
         return _error(exc, EXIT_USAGE)
 
-    if info.nthreads and config.engine == "torch":
+    try:  # "auto": the engine measured fastest for this run (nanobrag.engine_choice)
+        engine = api.resolve_engine(config, nthreads=info.nthreads)
+    except ConfigError as exc:
+        return _error(exc, EXIT_USAGE)
+    if info.nthreads and engine == "torch":
         import torch
 
         torch.set_num_threads(info.nthreads)
@@ -180,19 +184,19 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
             return ctrl_c.requested
 
         try:
-            result = api.simulate(config, engine=config.engine, nthreads=info.nthreads, progress=progress)
+            result = api.simulate(config, engine=engine, nthreads=info.nthreads, progress=progress)
         except KeyboardInterrupt:
             return _interrupted()
         except ConfigError as exc:
             return _interrupted() if ctrl_c.requested else _error(exc, EXIT_USAGE)
         except NotImplementedError as exc:
-            return _error(f"the {config.engine} engine cannot run this: {exc}", EXIT_FAILED)
+            return _error(f"the {engine} engine cannot run this: {exc}", EXIT_FAILED)
         except ImportError as exc:
-            return _error(f"the {config.engine} engine is not available in this installation: {exc}", EXIT_FAILED)
+            return _error(f"the {engine} engine is not available in this installation: {exc}", EXIT_FAILED)
         except Exception as exc:  # a cancelled engine may raise its own error
             if ctrl_c.requested:
                 return _interrupted()
-            return _error(f"the {config.engine} engine failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
+            return _error(f"the {engine} engine failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
         finally:
             if bar is not None:
                 bar.close()

@@ -55,7 +55,7 @@ CONVENTIONS = ("MOSFLM", "XDS", "ADXV", "DENZO", "DIALS", "CUSTOM")
 PIVOTS = ("beam", "sample")
 CRYSTAL_SHAPES = ("square", "round", "gauss", "tophat")
 PHI_MODES = ("spec", "c-parity")
-ENGINES = ("torch", "c")
+ENGINES = ("auto", "torch", "c")
 DTYPES = ("float64", "float32")
 PSF_TYPES = ("none", "gauss", "fiber")
 
@@ -692,8 +692,9 @@ class Config:
     #: "spec": physically correct phi rotation at every step (default);
     #: "c-parity": reproduce the legacy phi = 0 carry-over.
     phi_mode: str = "spec"
-    #: default engine for :func:`nanobrag.simulate`: "torch" or "c".
-    engine: str = "torch"
+    #: default engine for :func:`nanobrag.simulate`: "auto" (the fastest for the run, see
+    #: nanobrag.engine_choice), "torch" or "c".
+    engine: str = "auto"
     #: torch device ("cpu", "cuda", "cuda:1", ...).
     device: str = "cpu"
     #: torch dtype name: "float64" or "float32".

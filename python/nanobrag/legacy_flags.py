@@ -856,8 +856,8 @@ FLAGS: Tuple[Flag, ...] = (
     Flag("-progress", DG, "show progress", _constant("output.progress", True), default="on"),
     Flag("-noprogress", DG, "hide progress", _constant("output.progress", False)),
     # ---- engine
-    Flag("-engine", E, "which engine renders the image", _setter("engine"),
-         (Value("word", choices=("torch", "c")),), "torch|c", default="torch"),
+    Flag("-engine", E, "which engine renders the image (auto: the fastest for the run, see nanobrag.engine_choice)",
+         _setter("engine"), (Value("word", choices=("auto", "torch", "c")),), "auto|torch|c", default="auto"),
     Flag("-phi_mode", E, "spec: every spindle step rotates the crystal; c-parity: as the legacy "
          "program, a step at exactly phi = 0 reuses the previous rotation", _setter("phi_mode"),
          (Value("word", choices=("spec", "c-parity")),), "spec|c-parity", default="spec"),

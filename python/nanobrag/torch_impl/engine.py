@@ -16,7 +16,7 @@ from .render import DEFAULT_MEMORY_BUDGET, RenderOptions, render
 
 __all__ = ["simulate", "trace"]
 
-_OPTIONS = ("memory_budget_bytes", "batch_pixels", "compile", "phi_cache", "checkpoint")
+_OPTIONS = ("memory_budget_bytes", "batch_pixels", "compile", "phi_cache", "checkpoint", "kernel")
 
 
 def _options(plan, progress, options: Dict[str, Any]) -> RenderOptions:
@@ -32,6 +32,7 @@ def _options(plan, progress, options: Dict[str, Any]) -> RenderOptions:
         compile=options.get("compile", "auto"),
         phi_cache=options.get("phi_cache"),
         checkpoint=options.get("checkpoint"),
+        kernel=options.get("kernel", "auto"),
         progress=progress,
     )
 

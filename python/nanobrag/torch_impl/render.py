@@ -30,6 +30,7 @@ from .lattice import LatticeSpec
 from .paths import PathBatch, prepare_paths
 from .phi_carry import NO_POSITION, CellTables, PhiCarryCache, cell_tables
 from .plan import R_E_SQR, Plan
+from .fused import fused_path_intensity
 from .steps import StepSpec, Workspace, nograd_kernel_applies, path_intensity, path_intensity_nograd, step_values
 
 __all__ = ["RenderOptions", "RenderResult", "render", "SimulationCancelled", "DEFAULT_MEMORY_BUDGET"]
@@ -49,6 +50,8 @@ class RenderOptions:
     batch_pixels: Optional[int] = None
     #: torch.compile the hot kernel: "auto" (when it pays for itself), True, False
     compile: object = "auto"
+    #: hot kernel: "auto" (the fused C++ kernel where it applies, else torch), "fused", "torch"
+    kernel: str = "auto"
     #: reuse across calls (c-parity); None = a fresh one per run
     phi_cache: Optional[PhiCarryCache] = None
     #: activation checkpointing per batch: None = when the graph would exceed the budget
@@ -146,9 +149,18 @@ class BatchRenderer:
         from .compiled import compiled_kernel, should_compile
 
         work = int(plan.active_count) * plan.paths_per_pixel * plan.cells_per_path
+        # the fused C++ kernel (fused.py) replaces the torch hot kernel where it applies
+        self.fused = choose_fused(options.kernel, step_spec(plan, grad=grad, signed=signed), plan, self.per_step or signed)
         compiled = should_compile(options.compile, work, plan.ctx.dtype, plan.ctx.device, self.per_step or signed, grad)
+        compiled = compiled and (options.compile is True or not self.fused)  # compile=True: the user's choice
+        self.fused = self.fused and not compiled
         self.spec = step_spec(plan, grad=grad, signed=signed, reduce=True if compiled else None)
-        self.batch_pixels = batch_pixels(plan, options, grad, compiled=compiled)
+        self.batch_pixels = batch_pixels(plan, options, grad, compiled=compiled, fused=self.fused)
+        #: autograd graph bytes per rendered pixel (decides checkpointing)
+        per_element = bytes_per_step_element(plan, self.per_step, True)
+        self.graph_bytes_per_pixel = plan.paths_per_pixel * (
+            _FUSED_GRAPH_PATH_BYTES if self.fused else plan.cells_per_path * per_element
+        )
         self.kernel = compiled_kernel(self.spec) if compiled else None
         # eager kernel without autograd: in place, in buffers reused by every call of the run
         self.workspace = None
@@ -177,6 +189,8 @@ class BatchRenderer:
         """Sum over steps for every path: kernel calls on cache-sized path chunks, and step
         chunks when one path chunk's steps would exceed the memory budget."""
         inp, spec = self.inputs, self.spec
+        if self.fused:  # no intermediate tensors: one call per batch, whatever the budget
+            return fused_path_intensity(spec, cells, q_t, inp.n_cells, inp.table, inp.default_F)
         kernel = self.kernel if compiled else None
         n_paths = q_t.shape[1]
         chunk = self.path_chunk
@@ -344,12 +358,17 @@ _CALLS_PER_BATCH = 8
 _PATH_BYTES = 8 * 64
 
 
-def batch_pixels(plan: Plan, options: RenderOptions, grad: bool, compiled: bool = False) -> int:
+def batch_pixels(plan: Plan, options: RenderOptions, grad: bool, compiled: bool = False, fused: bool = False) -> int:
     if options.batch_pixels is not None:
         if int(options.batch_pixels) < 1:
             raise ConfigError(f"batch_pixels must be >= 1, got {options.batch_pixels}")
         return int(options.batch_pixels)
     per_pixel = plan.paths_per_pixel * plan.cells_per_path
+    if fused:
+        # the kernel keeps nothing per step: the per-path arrays (and their graph) bound the batch
+        path_bytes = _FUSED_GRAPH_PATH_BYTES if grad else _PATH_BYTES
+        by_budget = options.memory_budget_bytes // max(1, plan.paths_per_pixel * path_bytes)
+        return int(max(1, min(by_budget, _FUSED_BATCH_ELEMENTS // max(1, per_pixel))))
     per_step = uses_step_values(plan)
     if per_step or grad:
         # every step value of the batch is alive at once (per-step runs, or saved for backward)
@@ -359,6 +378,30 @@ def batch_pixels(plan: Plan, options: RenderOptions, grad: bool, compiled: bool 
     calls = 1 if per_step else _CALLS_PER_BATCH
     by_speed = calls * _target_elements(plan, compiled) // max(1, per_pixel)
     return int(max(1, min(by_budget, by_speed)))
+
+
+#: (step, path) elements per fused-kernel call: large calls amortise the per-path torch work
+#: and the thread start-up; the kernel itself streams (no per-step memory)
+_FUSED_BATCH_ELEMENTS = 1 << 24
+#: graph bytes per path kept for backward by a fused run (the per-path geometry; measured, with margin)
+_FUSED_GRAPH_PATH_BYTES = 8 * 256
+
+
+def choose_fused(kernel: str, spec: StepSpec, plan: Plan, per_step: bool) -> bool:
+    """Whether the batch sums run in the fused C++ kernel (option ``kernel``: auto, fused, torch)."""
+    from . import fused
+
+    if kernel not in ("auto", "fused", "torch"):
+        raise ConfigError(f"kernel must be 'auto', 'fused' or 'torch', got {kernel!r}")
+    if kernel == "torch" or per_step:
+        return False
+    ctx = plan.ctx
+    applies = fused.fused_applies(spec, ctx.device, ctx.dtype, ctx.path_dtype)
+    available = fused.module() is not None
+    if kernel == "fused" and not (applies and available):
+        why = fused.unavailable_reason() if not available else "this run needs per-step values or a non-square crystal"
+        raise ConfigError(f"kernel='fused' cannot run this: {why}")
+    return applies and available
 
 
 def _pixels_digest(active: np.ndarray) -> str:
@@ -376,7 +419,7 @@ def render(plan: Plan, options: RenderOptions) -> RenderResult:
     per_batch = renderer.batch_pixels
     use_checkpoint = options.checkpoint
     if use_checkpoint is None:
-        whole = total * plan.paths_per_pixel * plan.cells_per_path * bytes_per_step_element(plan, renderer.per_step, True)
+        whole = total * renderer.graph_bytes_per_pixel
         use_checkpoint = grad and whole > options.memory_budget_bytes
     first_pos = torch.tensor(NO_POSITION, dtype=torch.int64, device=ctx.device)
     switch_pos = torch.tensor(NO_POSITION, dtype=torch.int64, device=ctx.device)

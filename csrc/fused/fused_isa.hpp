@@ -1,0 +1,28 @@
+// Entry points of the block loops, one set per instruction set (fused_isa.inc).
+#pragma once
+#include <cstdint>
+
+namespace nbfused {
+struct Problem;
+struct Gradients;
+struct Kernels {
+  void (*forward_f64)(const Problem&, double*, int64_t, int64_t);
+  void (*forward_f32)(const Problem&, float*, int64_t, int64_t);
+  void (*backward_f64)(const Problem&, const double*, Gradients&, int64_t, int64_t, void*);
+  void (*backward_f32)(const Problem&, const float*, Gradients&, int64_t, int64_t, void*);
+};
+}  // namespace nbfused
+
+#define NB_DECLARE_ISA(ns)                                                                 \
+  namespace ns {                                                                           \
+  void forward_f64(const nbfused::Problem&, double*, int64_t, int64_t);                     \
+  void forward_f32(const nbfused::Problem&, float*, int64_t, int64_t);                     \
+  void backward_f64(const nbfused::Problem&, const double*, nbfused::Gradients&, int64_t, int64_t, void*); \
+  void backward_f32(const nbfused::Problem&, const float*, nbfused::Gradients&, int64_t, int64_t, void*);  \
+  }
+
+NB_DECLARE_ISA(nbfused_base)
+#ifdef NB_FUSED_X86_ISAS
+NB_DECLARE_ISA(nbfused_avx2)
+NB_DECLARE_ISA(nbfused_avx512)
+#endif

@@ -1,0 +1,295 @@
+// The fused hot kernel of the torch engine: for every path, the sum over the (phi step,
+// mosaic domain) cells of F_cell^2 F_latt^2 of the square (parallelepiped) crystal, and its
+// vector-Jacobian product.  Same arithmetic as nanobrag.torch_impl.steps (see
+// specs/torch_engine.md, "Fused kernel"):
+//
+//   h = (a_x q_x + a_y q_y) + a_z q_z                    float64 (path dtype), per axis
+//   float64 run: x = pi h (with a table), or x = (pi a) . q without one (as steps.py)
+//   float32 run: x = float(h - h0) * float(pi)            h0 the nearest integer (reduced)
+//   sincg = sin(x N) / sin(x), N where x == 0;  F_latt = (s_a s_b) s_c
+//   F = table[h0, k0, l0] inside its bounds (h0 = ceil(h - 1/2)), default_F elsewhere
+//   sum_steps F^2 F_latt^2  (steps in order, sequentially per path)
+//
+// Each vector lane is one path; a lane's steps are summed in order, so the result of a
+// path does not depend on the vector width or the thread count.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "fused_math.hpp"
+
+namespace nbfused {
+
+struct Problem {
+  const double* cells = nullptr;  // (steps, 3, 3): rows a, b, c of every step (m)
+  int64_t steps = 0;
+  const double* q = nullptr;      // (3, q_stride): scattering vectors of the paths (1/m)
+  int64_t paths = 0;
+  int64_t q_stride = 0;
+  double n_cells[3] = {1, 1, 1};  // Na, Nb, Nc
+  double default_F = 0;
+  const void* table = nullptr;    // (hn, kn, ln) in the run dtype, or null: no lookup
+  int64_t dims[3] = {0, 0, 0};
+  double hkl_min[3] = {0, 0, 0};
+  double hkl_max[3] = {0, 0, 0};
+};
+
+struct Gradients {
+  double* cells = nullptr;   // (steps, 3, 3) per thread partial, summed by the caller
+  double* q = nullptr;       // (3, paths) written per path
+  double n_cells[3] = {0, 0, 0};
+  double default_F = 0;
+  double* table = nullptr;   // (hn*kn*ln) per thread partial, or null
+};
+
+template <class T>
+struct Block {
+  static constexpr int W = Lanes<T>::W;
+  typedef typename VecT<T, W>::type VT;
+  typedef typename VecT<double, W>::type VD;
+  typedef typename MaskT<double, W>::type MD;
+  typedef typename MaskT<T, W>::type MT;
+  typedef typename VecT<long long, W>::type VI;
+};
+
+template <class V>
+NB_INLINE V ceil_small(V y) {
+  typedef typename std::remove_reference<decltype(y[0])>::type T;
+  typedef decltype(y < y) M;
+  V c = rint_small<V, T>(y);
+  return c + select<V, M>(c < y, splat<V>(1), splat<V>(0));
+}
+
+// Per step and lane: the lattice values and F of one block of paths.
+template <class T>
+struct StepEval {
+  typedef Block<T> B;
+  typename B::VD h[3];
+  typename B::VD h0[3];  // nearest integers (lookup or the float32 reduction)
+  typename B::VT x[3];
+  typename B::VT F;
+  typename B::VI flat;   // table index, -1 outside the table
+};
+
+template <class T>
+NB_INLINE void indices(const Problem& p, const double* cell, const typename Block<T>::VD* q, StepEval<T>& e) {
+  typedef Block<T> B;
+  typedef typename B::VD VD;
+  typedef typename B::VT VT;
+  const bool lookup = p.table != nullptr;
+  const bool reduce = sizeof(T) == 4;
+  for (int a = 0; a < 3; ++a) {
+    const double* r = cell + 3 * a;
+    if (!reduce && !lookup) {
+      // the torch kernel's order here: x = (pi a) . q, pi folded into the cell (steps.py)
+      e.x[a] = __builtin_convertvector((q[0] * (M_PI * r[0]) + q[1] * (M_PI * r[1])) + q[2] * (M_PI * r[2]), VT);
+      continue;
+    }
+    VD h = (q[0] * r[0] + q[1] * r[1]) + q[2] * r[2];
+    e.h[a] = h;
+    if (lookup && reduce) {
+      // ceil(h - 1/2) deciding the round-up in float32 lanes (a comparison of the wide double
+      // vectors of a float32 block is not vectorized); y - c is exact and either 0 or far
+      // above the float32 range's bottom, so its sign survives the conversion
+      VD y = h - 0.5;
+      VD c = rint_small<VD, double>(y);
+      VT d = __builtin_convertvector(y - c, VT);
+      VT up = select<VT, typename B::MT>(d > splat<VT>(0), splat<VT>(1), splat<VT>(0));
+      e.h0[a] = c + __builtin_convertvector(up, VD);
+    } else if (lookup) {
+      e.h0[a] = ceil_small<VD>(h - 0.5);
+    } else if (reduce) {
+      e.h0[a] = rint_small<VD, double>(h);
+    }
+    if (reduce) {
+      VD f = h - e.h0[a];
+      e.x[a] = __builtin_convertvector(f, VT) * (T)M_PI;
+    } else {
+      e.x[a] = __builtin_convertvector(h * M_PI, VT);
+    }
+  }
+  if (lookup) {
+    typedef typename B::MD MD;
+    // (vector-vector comparisons: GCC 12 scalarizes a comparison with a scalar operand)
+    MD inside;
+    if (reduce) {  // in float32 lanes (above); a huge or NaN index is outside either way
+      typedef typename B::MT MT;
+      VT g[3] = {__builtin_convertvector(e.h0[0], VT), __builtin_convertvector(e.h0[1], VT),
+                 __builtin_convertvector(e.h0[2], VT)};
+      MT in = (g[0] >= splat<VT>((T)p.hkl_min[0])) & (g[0] <= splat<VT>((T)p.hkl_max[0])) &
+              (g[1] >= splat<VT>((T)p.hkl_min[1])) & (g[1] <= splat<VT>((T)p.hkl_max[1])) &
+              (g[2] >= splat<VT>((T)p.hkl_min[2])) & (g[2] <= splat<VT>((T)p.hkl_max[2]));
+      inside = __builtin_convertvector(in, MD);
+    } else {
+      inside = (e.h0[0] >= splat<VD>(p.hkl_min[0])) & (e.h0[0] <= splat<VD>(p.hkl_max[0])) &
+               (e.h0[1] >= splat<VD>(p.hkl_min[1])) & (e.h0[1] <= splat<VD>(p.hkl_max[1])) &
+               (e.h0[2] >= splat<VD>(p.hkl_min[2])) & (e.h0[2] <= splat<VD>(p.hkl_max[2]));
+    }
+    VD flat = ((e.h0[0] - p.hkl_min[0]) * (double)p.dims[1] + (e.h0[1] - p.hkl_min[1])) * (double)p.dims[2] +
+              (e.h0[2] - p.hkl_min[2]);
+    flat = select<VD, MD>(inside, flat, splat<VD>(-1.0));
+    e.flat = __builtin_convertvector(flat, typename B::VI);
+    const T* table = static_cast<const T*>(p.table);
+    const T dF = (T)p.default_F;
+    for (int j = 0; j < B::W; ++j) e.F[j] = e.flat[j] >= 0 ? table[e.flat[j]] : dF;
+  }
+}
+
+template <class T>
+NB_INLINE void load_q(const Problem& p, int64_t p0, typename Block<T>::VD* q, int* valid) {
+  constexpr int W = Block<T>::W;
+  int n = (int)((p.paths - p0) < W ? (p.paths - p0) : W);
+  *valid = n;
+  for (int c = 0; c < 3; ++c) {
+    const double* src = p.q + c * p.q_stride + p0;
+    typename Block<T>::VD v = {};
+    if (n == W) {
+      std::memcpy(&v, src, sizeof(v));
+    } else {
+      for (int j = 0; j < n; ++j) v[j] = src[j];  // padding lanes: q = 0 (h = 0: finite, no NaN)
+    }
+    q[c] = v;
+  }
+}
+
+// Forward over the paths [p_begin, p_end) (p_begin a multiple of kGroup): out[path] = sum over steps.
+template <class T>
+NB_INLINE void forward_blocks(const Problem& p, T* out, int64_t p_begin, int64_t p_end) {
+  typedef Block<T> B;
+  typedef typename B::VT VT;
+  typedef typename B::VD VD;
+  typedef typename B::MT MT;
+  constexpr int W = B::W;
+  const bool lookup = p.table != nullptr;
+  const T N[3] = {(T)p.n_cells[0], (T)p.n_cells[1], (T)p.n_cells[2]};
+  for (int64_t p0 = p_begin; p0 < p_end; p0 += W) {
+    VD q[3];
+    int valid;
+    load_q<T>(p, p0, q, &valid);
+    VT acc = {};
+    for (int64_t s = 0; s < p.steps; ++s) {
+      StepEval<T> e;
+      indices<T>(p, p.cells + 9 * s, q, e);
+      VT latt = splat<VT>(1);
+      for (int a = 0; a < 3; ++a) {
+        VT sn, sx, unused;
+        sincos_v<T, W>(e.x[a] * N[a], &sn, &unused, false);
+        sincos_v<T, W>(e.x[a], &sx, &unused, false);
+        VT r = select<VT, MT>(is_zero<VT, MT>(e.x[a]), splat<VT>(N[a]), sn / sx);
+        latt = (a == 0) ? r : latt * r;  // (1 * r0 would be exact too)
+      }
+      VT latt2 = latt * latt;
+      if (lookup) {
+        acc += (e.F * e.F) * latt2;
+      } else {
+        acc += latt2;
+      }
+    }
+    if (!lookup) {
+      const T dF = (T)p.default_F;
+      acc = acc * (dF * dF);
+    }
+    for (int j = 0; j < valid; ++j) out[p0 + j] = acc[j];
+  }
+}
+
+// Vector-Jacobian product over the paths [p_begin, p_end) (p_begin a multiple of kGroup):
+// grad_out (paths,) -> gradients of the cells (accumulated into g.cells, per thread), of q
+// (written), of N, default_F and the table (accumulated).  Sums over paths go through
+// kGroup slots (slot = path mod kGroup), each summed in path order and the slots in slot
+// order at the end: the same additions for every lane count.  (The table's scatter-add
+// follows the block order, so table gradients may differ in the last bit between vector
+// widths.)  cell_acc: steps * 9 * kGroup doubles of scratch, aligned to the vector.
+template <class T>
+NB_INLINE void backward_blocks(const Problem& p, const T* grad_out, Gradients& g, int64_t p_begin, int64_t p_end,
+                               typename Block<T>::VD* cell_acc) {
+  typedef Block<T> B;
+  typedef typename B::VT VT;
+  typedef typename B::VD VD;
+  typedef typename B::MT MT;
+  constexpr int W = B::W;
+  const bool lookup = p.table != nullptr;
+  const bool reduce = sizeof(T) == 4;
+  const T N[3] = {(T)p.n_cells[0], (T)p.n_cells[1], (T)p.n_cells[2]};
+  const T dF = (T)p.default_F;
+  constexpr int R = kGroup / W;  // vectors per group
+  static_assert(kGroup % W == 0, "the lane count divides the group");
+  VD gN[3][R] = {};
+  VD gdef[R] = {};
+  for (int64_t i = 0; i < p.steps * 9 * R; ++i) cell_acc[i] = VD{};
+  for (int64_t p0 = p_begin; p0 < p_end; p0 += W) {
+    const int slot = (int)((p0 / W) % R);
+    VD q[3];
+    int valid;
+    load_q<T>(p, p0, q, &valid);
+    VT gout = {};
+    for (int j = 0; j < valid; ++j) gout[j] = grad_out[p0 + j];
+    VD gq[3] = {};
+    for (int64_t s = 0; s < p.steps; ++s) {
+      const double* cell = p.cells + 9 * s;
+      StepEval<T> e;
+      indices<T>(p, cell, q, e);
+      VT r[3], dr_dx[3], dr_dN[3];
+      for (int a = 0; a < 3; ++a) {
+        VT x = e.x[a];
+        VT sn, cn, sx, cx;
+        sincos_v<T, W>(x * N[a], &sn, &cn, true);
+        sincos_v<T, W>(x, &sx, &cx, true);
+        MT zero = is_zero<VT, MT>(x);
+        r[a] = select<VT, MT>(zero, splat<VT>(N[a]), sn / sx);
+        // d/dx sin(Nx)/sin(x) and d/dN; at x == 0 the value N is taken (dx: 0, dN: 1)
+        VT dx = (N[a] * cn) / sx - (sn / sx) * (cx / sx);
+        dr_dx[a] = select<VT, MT>(zero, splat<VT>(0), dx);
+        dr_dN[a] = select<VT, MT>(zero, splat<VT>(1), (x * cn) / sx);
+      }
+      VT latt = (r[0] * r[1]) * r[2];
+      VT F = lookup ? e.F : splat<VT>(dF);
+      VT F2 = F * F;
+      // d(F^2 latt^2)/d latt and /dF, times the incoming gradient
+      VT gl = gout * ((F2 + F2) * latt);
+      VT gF = gout * ((F + F) * (latt * latt));
+      const VT others[3] = {r[1] * r[2], r[0] * r[2], r[0] * r[1]};
+      for (int a = 0; a < 3; ++a) {
+        VT gxa = gl * others[a] * dr_dx[a];
+        gN[a][slot] += __builtin_convertvector(gl * others[a] * dr_dN[a], VD);
+        VD gh = reduce ? __builtin_convertvector(gxa * (T)M_PI, VD) : __builtin_convertvector(gxa, VD) * M_PI;
+        const double* row = cell + 3 * a;
+        gq[0] += gh * row[0];
+        gq[1] += gh * row[1];
+        gq[2] += gh * row[2];
+        VD* acc = cell_acc + (9 * s + 3 * a) * R + slot;
+        acc[0] += gh * q[0];
+        acc[R] += gh * q[1];
+        acc[2 * R] += gh * q[2];
+      }
+      if (lookup) {
+        for (int j = 0; j < W; ++j) {
+          if (e.flat[j] >= 0) {
+            if (g.table) g.table[e.flat[j]] += (double)gF[j];
+          } else {
+            gdef[slot][j] += (double)gF[j];
+          }
+        }
+      } else {
+        gdef[slot] += __builtin_convertvector(gF, VD);
+      }
+    }
+    for (int c = 0; c < 3; ++c)
+      for (int j = 0; j < valid; ++j) g.q[c * p.paths + p0 + j] = gq[c][j];
+  }
+  for (int64_t i = 0; i < p.steps * 9; ++i) {
+    double t = 0;
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < W; ++j) t += cell_acc[i * R + r][j];
+    g.cells[i] += t;
+  }
+  for (int a = 0; a < 3; ++a)
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < W; ++j) g.n_cells[a] += gN[a][r][j];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < W; ++j) g.default_F += gdef[r][j];
+}
+
+}  // namespace nbfused

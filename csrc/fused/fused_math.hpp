@@ -1,0 +1,216 @@
+// Lane-wise math for the fused kernel: GCC/Clang vector extensions, IEEE operations only.
+//
+// Every function works lane by lane with the same sequence of IEEE-754 additions,
+// multiplications, divisions and comparisons, in source order (the kernel is built
+// with -ffp-contract=off and without fast-math), so a lane's result does not depend
+// on the vector width the compiler splits these types into (SSE2, AVX2, AVX-512):
+// float64 images are the same on every x86-64 CPU.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+namespace nbfused {
+
+#define NB_INLINE static inline __attribute__((always_inline))
+
+//: bytes of the hardware vector this translation unit is compiled for (fused_isa_*.cpp)
+#ifndef NB_VEC_BYTES
+#define NB_VEC_BYTES 16
+#endif
+//: lanes per block: one hardware vector of the run dtype (AVX-512: 8 float64 / 16 float32)
+template <class T>
+struct Lanes {
+  static constexpr int W = NB_VEC_BYTES / sizeof(T);
+};
+//: paths per group: the unit of the thread partition and of the gradient sums, the same for
+//: every lane count (16 = the most lanes of any instruction set), so that gradients too do
+//: not depend on the vector width
+constexpr int kGroup = 16;
+
+template <class T, int W>
+struct VecT {
+  typedef T type __attribute__((vector_size(W * sizeof(T))));
+};
+
+// the integer vector a comparison of VecT<T, W> yields
+template <class T, int W>
+struct MaskT;
+template <int W>
+struct MaskT<double, W> {
+  typedef long long type __attribute__((vector_size(W * 8)));
+};
+template <int W>
+struct MaskT<float, W> {
+  typedef int type __attribute__((vector_size(W * 4)));
+};
+
+template <class V>
+NB_INLINE V splat(typename std::remove_reference<decltype(V{}[0])>::type x) {
+  V v;
+  for (int j = 0; j < (int)(sizeof(V) / sizeof(v[0])); ++j) v[j] = x;  // (0 + x would turn -0 into +0)
+  return v;
+}
+
+// Lane select m ? a : b by bit operations (m: all ones or all zeros per lane, what a vector
+// comparison yields).  GCC lowers the vector ?: of wide generic vectors lane by lane through
+// scalar branches; the bitwise form compiles to a few vector logic instructions.
+template <class V, class M>
+NB_INLINE V select(M m, V a, V b) {
+  return (V)(((M)a & m) | ((M)b & ~m));
+}
+
+// x == 0 lane by lane (false for NaN) from two ordered comparisons (see the quadrant below)
+template <class V, class M>
+NB_INLINE M is_zero(V x) {
+  const V zero = splat<V>(0);
+  return (M)((x <= zero) & (x >= zero));
+}
+
+// Round to the nearest integer (ties to even) for |v| < 2^(mantissa bits - 1): adding and
+// removing 1.5 * 2^mantissa leaves the integer part in the mantissa (exact IEEE steps).
+template <class T>
+struct RoundConst;
+template <>
+struct RoundConst<double> {
+  static constexpr double value = 6755399441055744.0;  // 1.5 * 2^52
+};
+template <>
+struct RoundConst<float> {
+  static constexpr float value = 12582912.0f;  // 1.5 * 2^23
+};
+
+template <class V, class T>
+NB_INLINE V rint_small(V v) {
+  volatile T c = RoundConst<T>::value;  // volatile: a constant the compiler may not fold away
+  T k = c;
+  return (v + k) - k;
+}
+
+// Reduction constants: pi/2 = P1 + P2 + P3, P1 and P2 with few significant bits so that
+// n * P1 and n * P2 are exact for |n| below the limit; then r = x - n pi/2 is accurate to
+// about an ulp of r (Cody and Waite).  Beyond the limit a lane is recomputed with the C
+// library's scalar sin/cos (as accurate; per lane, so still width independent).
+template <class T>
+struct Trig;
+template <>
+struct Trig<double> {
+  static constexpr double two_over_pi = 0x1.45f306dc9c883p-1;
+  static constexpr double p1 = 0x1.921fb54400000p+0;  // 33 bits
+  static constexpr double p2 = 0x1.0b4611a600000p-34; // 33 bits
+  static constexpr double p3 = 0x1.3198a2e037073p-69;
+  static constexpr double limit = 823549.0;  // |x| < 2^19 pi/2: |n| < 2^20 keeps n*P1, n*P2 exact
+};
+template <>
+struct Trig<float> {
+  static constexpr float two_over_pi = 0x1.45f306p-1f;
+  static constexpr float p1 = 0x1.92p+0f;      // 8 bits
+  static constexpr float p2 = 0x1.fb4p-12f;    // 12 bits
+  static constexpr float p3 = 0x1.4442d2p-24f;
+  static constexpr float limit = 3200.0f;      // |n| < 2^11
+};
+
+// Taylor coefficients 1/n! with alternating signs: on |r| <= pi/4 the truncation error is
+// below 1e-19 (float64: sin to r^17, cos to r^16) and 1e-9 (float32: sin to r^9, cos to r^10),
+// far below half an ulp, so the result is within about one ulp of the exact value.
+template <class T>
+struct Poly;
+template <>
+struct Poly<double> {
+  template <class V>
+  NB_INLINE V sin_r(V r, V r2) {
+    V p = splat<V>(1.0 / 355687428096000.0);  // 1/17!
+    p = p * r2 - 1.0 / 1307674368000.0;        // 1/15!
+    p = p * r2 + 1.0 / 6227020800.0;           // 1/13!
+    p = p * r2 - 1.0 / 39916800.0;             // 1/11!
+    p = p * r2 + 1.0 / 362880.0;               // 1/9!
+    p = p * r2 - 1.0 / 5040.0;
+    p = p * r2 + 1.0 / 120.0;
+    p = p * r2 - 1.0 / 6.0;
+    return r + (r * r2) * p;
+  }
+  template <class V>
+  NB_INLINE V cos_r(V r2) {
+    V p = splat<V>(1.0 / 20922789888000.0);    // 1/16!
+    p = p * r2 - 1.0 / 87178291200.0;          // 1/14!
+    p = p * r2 + 1.0 / 479001600.0;            // 1/12!
+    p = p * r2 - 1.0 / 3628800.0;              // 1/10!
+    p = p * r2 + 1.0 / 40320.0;                // 1/8!
+    p = p * r2 - 1.0 / 720.0;
+    p = p * r2 + 1.0 / 24.0;
+    // 1 - r2/2 + r2^2 p: the small correction added last
+    V h = r2 * 0.5;
+    return (1.0 - h) + (r2 * r2 * p);
+  }
+};
+template <>
+struct Poly<float> {
+  template <class V>
+  NB_INLINE V sin_r(V r, V r2) {
+    V p = splat<V>(1.0f / 362880.0f);
+    p = p * r2 - 1.0f / 5040.0f;
+    p = p * r2 + 1.0f / 120.0f;
+    p = p * r2 - 1.0f / 6.0f;
+    return r + (r * r2) * p;
+  }
+  template <class V>
+  NB_INLINE V cos_r(V r2) {
+    V p = splat<V>(-1.0f / 3628800.0f);
+    p = p * r2 + 1.0f / 40320.0f;
+    p = p * r2 - 1.0f / 720.0f;
+    p = p * r2 + 1.0f / 24.0f;
+    V h = r2 * 0.5f;
+    return (1.0f - h) + (r2 * r2 * p);
+  }
+};
+
+// sin and cos of every lane (NaN for non-finite lanes, like the C library).
+template <class T, int W>
+NB_INLINE void sincos_v(typename VecT<T, W>::type x, typename VecT<T, W>::type* s_out,
+                        typename VecT<T, W>::type* c_out, bool want_cos) {
+  typedef typename VecT<T, W>::type V;
+  typedef typename MaskT<T, W>::type M;
+  typedef Trig<T> K;
+  V n = rint_small<V, T>(x * K::two_over_pi);
+  V r = ((x - n * K::p1) - n * K::p2) - n * K::p3;
+  V r2 = r * r;
+  V s = Poly<T>::sin_r(r, r2);
+  V c = Poly<T>::cos_r(r2);
+  // quadrant n mod 4 in {0, 1, 2, 3}, exact in floating point
+  V quarter = n * (T)0.25;
+  V fq = rint_small<V, T>(quarter);
+  fq = fq - select<V, M>(fq > quarter, splat<V>(1), splat<V>(0));  // floor(n / 4)
+  V q = n - fq * (T)4;
+  // (q is an exact integer; GCC 12 compiles ordered < and > of two vectors to vector
+  // compares, but scalarizes == and any comparison with a scalar operand)
+  M odd = ((q > splat<V>(0.5)) & (q < splat<V>(1.5))) | (q > splat<V>(2.5));
+  const M sign = (M)splat<V>((T)-0.0);
+  V sv = select<V, M>(odd, c, s);
+  M sneg = q > splat<V>(1.5);
+  *s_out = (V)((M)sv ^ (sneg & sign));
+  if (want_cos) {
+    V cv = select<V, M>(odd, s, c);
+    M cneg = (q > splat<V>(0.5)) & (q < splat<V>(2.5));
+    *c_out = (V)((M)cv ^ (cneg & sign));
+  }
+  // lanes beyond the exact-reduction range (or NaN/inf): the scalar C library
+  V ax = (V)((M)x & ~sign);
+  M big = ~(ax < splat<V>(K::limit));
+  typedef typename std::remove_reference<decltype(big[0])>::type I;
+  I lanes[W];
+  __builtin_memcpy(lanes, &big, sizeof(big));
+  I any = 0;
+  for (int j = 0; j < W; ++j) any |= lanes[j];
+  if (__builtin_expect(any != 0, 0)) {
+    for (int j = 0; j < W; ++j) {
+      if (big[j]) {
+        double xd = (double)x[j];
+        (*s_out)[j] = (T)std::sin(xd);
+        if (want_cos) (*c_out)[j] = (T)std::cos(xd);
+      }
+    }
+  }
+}
+
+}  // namespace nbfused

@@ -1,0 +1,243 @@
+// nanobrag._fused: the fused hot kernel on raw buffers (numpy arrays), bound with pybind11.
+//
+// No libtorch: the torch engine hands over CPU tensors as numpy views
+// (nanobrag/torch_impl/fused.py wraps these functions in a torch.autograd.Function).
+// The work is split over OpenMP threads by contiguous blocks of paths; inside a thread
+// each vector lane is one path.  One build serves every x86-64 CPU: the block loops are
+// compiled for AVX-512, AVX2 and the baseline (fused_isa_*.cpp) with identical per-lane
+// arithmetic, so results do not depend on which one runs.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#ifdef NB_FUSED_OPENMP
+#include <omp.h>
+#endif
+
+#include "fused_isa.hpp"
+#include "fused_kernel.hpp"
+
+namespace py = pybind11;
+using namespace nbfused;
+
+// the block loops of the best instruction set of this CPU (same per-lane arithmetic in each),
+// or of the one asked for ("baseline", "avx2", "avx512f"; tests compare them)
+static Kernels pick_kernels(std::string* name, const std::string& want = "") {
+#ifdef NB_FUSED_X86_ISAS
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && (want.empty() || want == "avx512f")) {
+    *name = "avx512f:64";
+    return {nbfused_avx512::forward_f64, nbfused_avx512::forward_f32, nbfused_avx512::backward_f64, nbfused_avx512::backward_f32};
+  }
+  if (__builtin_cpu_supports("avx2") && (want.empty() || want == "avx2")) {
+    *name = "avx2:32";
+    return {nbfused_avx2::forward_f64, nbfused_avx2::forward_f32, nbfused_avx2::backward_f64, nbfused_avx2::backward_f32};
+  }
+#endif
+  if (!want.empty() && want != "baseline") throw std::invalid_argument("nanobrag._fused: " + want + " is not available here");
+  *name = "baseline:16";
+  return {nbfused_base::forward_f64, nbfused_base::forward_f32, nbfused_base::backward_f64, nbfused_base::backward_f32};
+}
+
+static std::string g_isa;
+static Kernels g_kernels = pick_kernels(&g_isa);
+
+//: which instruction set the block loops run with on this CPU (for benchmarks and reports)
+static std::string isa() { return g_isa.substr(0, g_isa.find(':')); }
+//: bytes of its vectors (lanes = bytes / 8 in float64, / 4 in float32)
+static int vector_bytes() { return std::stoi(g_isa.substr(g_isa.find(':') + 1)); }
+
+typedef py::array_t<double, py::array::c_style | py::array::forcecast> ArrD;
+typedef py::array_t<float, py::array::c_style | py::array::forcecast> ArrF;
+
+static void check(bool ok, const std::string& what) {
+  if (!ok) throw std::invalid_argument("nanobrag._fused: " + what);
+}
+
+static Problem problem(const ArrD& cells, const ArrD& q, py::tuple n_cells, double default_F, const py::array* table,
+                       py::tuple hkl_min, py::tuple hkl_max) {
+  check(cells.ndim() == 3 && cells.shape(1) == 3 && cells.shape(2) == 3, "cells must have shape (steps, 3, 3)");
+  check(q.ndim() == 2 && q.shape(0) == 3, "q must have shape (3, paths)");
+  check(n_cells.size() == 3 && hkl_min.size() == 3 && hkl_max.size() == 3, "n_cells, hkl_min, hkl_max take 3 values");
+  Problem p;
+  p.cells = cells.data();
+  p.steps = cells.shape(0);
+  p.q = q.data();
+  p.paths = q.shape(1);
+  p.q_stride = q.shape(1);
+  for (int a = 0; a < 3; ++a) {
+    p.n_cells[a] = n_cells[a].cast<double>();
+    p.hkl_min[a] = (double)hkl_min[a].cast<int64_t>();
+    p.hkl_max[a] = (double)hkl_max[a].cast<int64_t>();
+  }
+  p.default_F = default_F;
+  if (table) {
+    check(table->ndim() == 3, "table must have shape (hn, kn, ln)");
+    for (int a = 0; a < 3; ++a) {
+      p.dims[a] = table->shape(a);
+      check(p.hkl_max[a] - p.hkl_min[a] + 1 == (double)p.dims[a], "table shape does not match hkl_min/hkl_max");
+    }
+    p.table = table->data();
+  }
+  return p;
+}
+
+static int threads_for(int nthreads, int64_t blocks) {
+  int t = std::max(1, nthreads);
+  return (int)std::min<int64_t>(t, std::max<int64_t>(1, blocks));
+}
+
+template <class T>
+static py::array_t<T> forward(const ArrD& cells, const ArrD& q, py::tuple n_cells, double default_F, py::object table_obj,
+                              py::tuple hkl_min, py::tuple hkl_max, int nthreads) {
+  py::array_t<T, py::array::c_style | py::array::forcecast> table;
+  const py::array* tp = nullptr;
+  if (!table_obj.is_none()) {
+    table = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(table_obj);
+    check((bool)table, "table must be an array of the run dtype");
+    tp = &table;
+  }
+  Problem p = problem(cells, q, n_cells, default_F, tp, hkl_min, hkl_max);
+  py::array_t<T> out(p.paths);
+  T* o = out.mutable_data();
+  const int64_t groups = (p.paths + kGroup - 1) / kGroup;
+  const int nt = threads_for(nthreads, groups);
+  {
+    py::gil_scoped_release release;
+#ifdef NB_FUSED_OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+    {
+#ifdef NB_FUSED_OPENMP
+      const int t = omp_get_thread_num();
+      const int n = omp_get_num_threads();
+#else
+      const int t = 0, n = 1;
+      (void)nt;
+#endif
+      const int64_t b0 = std::min(p.paths, groups * t / n * kGroup);
+      const int64_t b1 = std::min(p.paths, groups * (t + 1) / n * kGroup);
+      if (sizeof(T) == 8)
+        g_kernels.forward_f64(p, reinterpret_cast<double*>(o), b0, b1);
+      else
+        g_kernels.forward_f32(p, reinterpret_cast<float*>(o), b0, b1);
+    }
+  }
+  return out;
+}
+
+template <class T>
+static py::tuple backward(const ArrD& cells, const ArrD& q, py::tuple n_cells, double default_F, py::object table_obj,
+                          py::tuple hkl_min, py::tuple hkl_max, py::array_t<T, py::array::c_style | py::array::forcecast> grad_out,
+                          bool table_grad, int nthreads) {
+  py::array_t<T, py::array::c_style | py::array::forcecast> table;
+  const py::array* tp = nullptr;
+  if (!table_obj.is_none()) {
+    table = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(table_obj);
+    check((bool)table, "table must be an array of the run dtype");
+    tp = &table;
+  }
+  Problem p = problem(cells, q, n_cells, default_F, tp, hkl_min, hkl_max);
+  check(grad_out.ndim() == 1 && grad_out.shape(0) == p.paths, "grad_out must have shape (paths,)");
+  const bool with_table = tp != nullptr && table_grad;
+  const int64_t tsize = tp ? p.dims[0] * p.dims[1] * p.dims[2] : 0;
+  py::array_t<double> g_cells({(py::ssize_t)p.steps, (py::ssize_t)3, (py::ssize_t)3});
+  py::array_t<double> g_q({(py::ssize_t)3, (py::ssize_t)p.paths});
+  py::array_t<double> g_table(with_table ? tsize : 0);
+  const int64_t groups = (p.paths + kGroup - 1) / kGroup;
+  const int nt = threads_for(nthreads, groups);
+  std::vector<Gradients> parts(nt);
+  std::vector<std::vector<double>> cell_parts(nt), table_parts(nt);
+  double* gq = g_q.mutable_data();
+  const T* go = grad_out.data();
+  {
+    py::gil_scoped_release release;
+#ifdef NB_FUSED_OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+    {
+#ifdef NB_FUSED_OPENMP
+      const int t = omp_get_thread_num();
+      const int n = omp_get_num_threads();
+#else
+      const int t = 0, n = 1;
+#endif
+      const int64_t b0 = std::min(p.paths, groups * t / n * kGroup);
+      const int64_t b1 = std::min(p.paths, groups * (t + 1) / n * kGroup);
+      Gradients& g = parts[t];
+      cell_parts[t].assign(p.steps * 9, 0.0);
+      g.cells = cell_parts[t].data();
+      g.q = gq;
+      if (with_table) {
+        table_parts[t].assign(tsize, 0.0);
+        g.table = table_parts[t].data();
+      }
+      // lane accumulators of the cell gradients, aligned by hand to the vector size
+      std::vector<double> scratch(p.steps * 9 * kGroup + 16);  // + 128 bytes for the alignment
+      uintptr_t addr = reinterpret_cast<uintptr_t>(scratch.data());
+      void* acc = reinterpret_cast<void*>((addr + 127) / 128 * 128);
+      if (sizeof(T) == 8)
+        g_kernels.backward_f64(p, reinterpret_cast<const double*>(go), g, b0, b1, acc);
+      else
+        g_kernels.backward_f32(p, reinterpret_cast<const float*>(go), g, b0, b1, acc);
+    }
+  }
+  // per-thread partial sums, added in thread order
+  double* gc = g_cells.mutable_data();
+  std::fill(gc, gc + p.steps * 9, 0.0);
+  double gN[3] = {0, 0, 0}, gdef = 0;
+  double* gt = with_table ? g_table.mutable_data() : nullptr;
+  if (gt) std::fill(gt, gt + tsize, 0.0);
+  for (int t = 0; t < nt; ++t) {
+    for (int64_t i = 0; i < p.steps * 9; ++i) gc[i] += cell_parts[t][i];
+    for (int a = 0; a < 3; ++a) gN[a] += parts[t].n_cells[a];
+    gdef += parts[t].default_F;
+    if (gt)
+      for (int64_t i = 0; i < tsize; ++i) gt[i] += table_parts[t][i];
+  }
+  py::object gtab = with_table ? py::object(g_table) : py::none();
+  return py::make_tuple(g_cells, g_q, py::make_tuple(gN[0], gN[1], gN[2]), gdef, gtab);
+}
+
+PYBIND11_MODULE(_fused, m) {
+  m.doc() = "nanobrag fused hot kernel (sum over phi steps and mosaic domains of F_cell^2 F_latt^2 per path)";
+  const char* fdoc =
+      "forward(cells (steps,3,3) f8, q (3,paths) f8, n_cells (Na,Nb,Nc), default_F, table or None, hkl_min, hkl_max, "
+      "nthreads) -> (paths,) sums in the run dtype";
+  const char* bdoc =
+      "backward(..., grad_out (paths,), table_grad, nthreads) -> (grad_cells, grad_q, (gNa,gNb,gNc), grad_default_F, "
+      "grad_table or None)";
+  m.def("forward_f64", &forward<double>, fdoc, py::arg("cells"), py::arg("q"), py::arg("n_cells"), py::arg("default_F"),
+        py::arg("table"), py::arg("hkl_min"), py::arg("hkl_max"), py::arg("nthreads"));
+  m.def("forward_f32", &forward<float>, fdoc, py::arg("cells"), py::arg("q"), py::arg("n_cells"), py::arg("default_F"),
+        py::arg("table"), py::arg("hkl_min"), py::arg("hkl_max"), py::arg("nthreads"));
+  m.def("backward_f64", &backward<double>, bdoc, py::arg("cells"), py::arg("q"), py::arg("n_cells"), py::arg("default_F"),
+        py::arg("table"), py::arg("hkl_min"), py::arg("hkl_max"), py::arg("grad_out"), py::arg("table_grad"),
+        py::arg("nthreads"));
+  m.def("backward_f32", &backward<float>, bdoc, py::arg("cells"), py::arg("q"), py::arg("n_cells"), py::arg("default_F"),
+        py::arg("table"), py::arg("hkl_min"), py::arg("hkl_max"), py::arg("grad_out"), py::arg("table_grad"),
+        py::arg("nthreads"));
+  m.def("isa", &isa, "instruction set the kernel runs with on this CPU");
+  m.def("vector_bytes", &vector_bytes, "bytes per vector of that instruction set");
+  m.def(
+      "use_isa",
+      [](const std::string& want) {
+        std::string name;
+        Kernels k = pick_kernels(&name, want == "best" ? "" : want);
+        g_kernels = k;
+        g_isa = name;
+        return isa();
+      },
+      "run the block loops of this instruction set: 'baseline', 'avx2', 'avx512f' or 'best' (for tests)");
+  m.attr("group_paths") = kGroup;
+#ifdef NB_FUSED_OPENMP
+  m.attr("openmp") = true;
+#else
+  m.attr("openmp") = false;
+#endif
+}
