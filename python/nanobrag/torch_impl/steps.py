@@ -124,14 +124,17 @@ def _square_intensity(spec: StepSpec, cells, scattering_t, n_cells, table, defau
     lookup = spec.has_table or spec.skip_zero_latt
     if spec.fused_indices:
         return _square_intensity_fused(spec, cells, scattering_t, n_cells, table, default_F)
-    hkl = cell_indices(cells, scattering_t).view(n, 3, -1)  # path dtype (float64)
     if lat.reduce:
-        # reduced in the path dtype, then the run dtype (float32) for the rest
+        # indices in the path dtype (float64), reduced, then the run dtype (float32) for the rest
+        hkl = cell_indices(cells, scattering_t).view(n, 3, -1)
         hkl0 = torch.ceil(hkl - 0.5) if lookup else torch.round(hkl)  # any nearest integer reduces sincg
         x = (hkl - hkl0).to(n_cells.dtype) * math.pi
-    else:
-        hkl0 = torch.ceil(hkl - 0.5) if lookup else None
-        x = math.pi * hkl  # legacy sincg(M_PI*h, N)
+    elif lookup:
+        hkl = cell_indices(cells, scattering_t).view(n, 3, -1)
+        hkl0 = torch.ceil(hkl - 0.5)
+        x = math.pi * hkl
+    else:  # pi folded into the cells: one pass less over (steps, paths)
+        x = cell_indices(math.pi * cells, scattering_t).view(n, 3, -1)
     s = sincg(x, N3, lat.grad_safe)
     latt = s[:, 0] * s[:, 1] * s[:, 2]  # legacy order (a product over a dim may reorder)
     latt2 = latt * latt
@@ -235,7 +238,8 @@ def path_intensity_nograd(
     rows = (n * 3, paths)
     hkl0 = None
     hkl = cell_indices(
-        cells, scattering_t,
+        cells if lat.reduce or lookup else math.pi * cells,  # pi folded in: x directly (as the autograd kernel)
+        scattering_t,
         out=workspace.get("hkl", rows, scattering_t.dtype, dev),
         scratch=workspace.get("scratch", rows, scattering_t.dtype, dev),
     )
@@ -253,7 +257,7 @@ def path_intensity_nograd(
         else:
             x = torch.mul(hkl, math.pi, out=workspace.get("x", rows, dt, dev))
     else:
-        x = hkl.mul_(math.pi)  # legacy sincg(M_PI*h, N); the path dtype is the run dtype here
+        x = hkl  # the path dtype is the run dtype here
     x = x.view(n, 3, paths)
     ratio = torch.mul(x, n_cells.view(1, 3, 1), out=workspace.get("nx", (n, 3, paths), dt, dev))
     ratio.sin_()
