@@ -20,7 +20,7 @@ from .tables import AmorphousTable, SourceTable, StructureFactorTable
 from .results import Geometry, SimulationResult
 from .api import simulate, trace
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "Config",
