@@ -133,8 +133,8 @@ def _square_intensity(spec: StepSpec, cells, scattering_t, n_cells, table, defau
         hkl = cell_indices(cells, scattering_t).view(n, 3, -1)
         hkl0 = torch.ceil(hkl - 0.5)
         x = math.pi * hkl
-    else:  # pi folded into the cells: one pass less over (steps, paths)
-        x = cell_indices(math.pi * cells, scattering_t).view(n, 3, -1)
+    else:  # legacy sincg(M_PI*h, N): pi after the dot product (folding it in changes the last bit)
+        x = math.pi * cell_indices(cells, scattering_t).view(n, 3, -1)
     s = sincg(x, N3, lat.grad_safe)
     latt = s[:, 0] * s[:, 1] * s[:, 2]  # legacy order (a product over a dim may reorder)
     latt2 = latt * latt
@@ -238,7 +238,7 @@ def path_intensity_nograd(
     rows = (n * 3, paths)
     hkl0 = None
     hkl = cell_indices(
-        cells if lat.reduce or lookup else math.pi * cells,  # pi folded in: x directly (as the autograd kernel)
+        cells,
         scattering_t,
         out=workspace.get("hkl", rows, scattering_t.dtype, dev),
         scratch=workspace.get("scratch", rows, scattering_t.dtype, dev),
@@ -256,8 +256,8 @@ def path_intensity_nograd(
                 x = workspace.get("x", rows, dt, dev).copy_(frac).mul_(math.pi)
         else:
             x = torch.mul(hkl, math.pi, out=workspace.get("x", rows, dt, dev))
-    else:
-        x = hkl  # the path dtype is the run dtype here
+    else:  # legacy sincg(M_PI*h, N); the path dtype is the run dtype here
+        x = hkl.mul_(math.pi)
     x = x.view(n, 3, paths)
     ratio = torch.mul(x, n_cells.view(1, 3, 1), out=workspace.get("nx", (n, 3, paths), dt, dev))
     ratio.sin_()
