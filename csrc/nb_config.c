@@ -4,7 +4,10 @@
 
 #include "nanobrag.h"
 
-#define NB_VERSION_STRING "0.1.0"
+#ifndef NB_VERSION_STRING
+/* set by CMakeLists.txt from python/nanobrag/_version.py, the one place the version is written */
+#error "NB_VERSION_STRING is not defined: build the library with CMake"
+#endif
 
 const char *nb_version(void) { return NB_VERSION_STRING; }
 

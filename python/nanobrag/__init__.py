@@ -23,7 +23,7 @@ from .api import simulate, trace
 from . import validation  # installs the checks of Config.validate
 from . import legacy_flags  # installs the parser of Config.from_args
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "Config",

@@ -34,6 +34,13 @@ from .masks import rendered_pixels
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+VERSION_FLAGS = ("--version", "-version")
+SHORT_USAGE = (
+    "usage: nanobrag -cell a b c alpha beta gamma (or -mat FILE) -hkl FILE (or -default_F F) [options]\n"
+    "       nanobrag -example      render the built-in example\n"
+    "       nanobrag -help         every option, its units and default\n"
+    "       nanobrag --version\n"
+)
 _TRACE_BATCH = 256  # pixels per trace call for -printout
 
 
@@ -136,6 +143,12 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
     if any(a in HELP_FLAGS for a in argv):
         sys.stdout.write(usage_text())
         return EXIT_OK
+    if any(a in VERSION_FLAGS for a in argv):
+        sys.stdout.write(f"nanobrag {__version__}\n")
+        return EXIT_OK
+    if not argv:  # a bare command has nothing to simulate: say how to start instead
+        sys.stderr.write(SHORT_USAGE)
+        return EXIT_USAGE
     cwd = os.getcwd()
     try:
         with warnings.catch_warnings():

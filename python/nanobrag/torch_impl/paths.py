@@ -63,7 +63,7 @@ class PathBatch:
 
 def polarization_factor(kahn: float, incident: torch.Tensor, diffracted: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
     """Legacy polarization factor for unit incident (R, 3) and diffracted (..., 1, 3) directions -> (..., R)."""
-    cos2t = (incident * diffracted).sum(-1)
+    cos2t = dot(incident, diffracted)  # legacy order, not a width-dependent sum
     c2 = cos2t * cos2t
     s2 = 1 - c2
     if kahn == 0.0:

@@ -24,6 +24,7 @@ from .mosaic import legacy_draws, legacy_random_misset_rad, mosaic_matrices
 from .sampling import MosaicSampling, PhiSampling, SensorLayers, SpectralSampling, select_sampling
 from .sources import SourceModel, derive_sources
 from .structure_factors import StructureFactorModel, derive_structure_factors
+from .ordered import rotate_rows
 from .vectors import norm
 
 __all__ = ["Plan", "build_plan", "derive_fluence", "R_E_SQR", "AVOGADRO"]
@@ -118,7 +119,7 @@ class Plan:
         """(H, M, 3, 3): each domain's rotation applied after the phi rotation (lab frame)."""
         if value_of(self.mosaic.spread_rad) > 0.0:
             u = self.mosaic_umats  # (M, 3, 3)
-            return torch.einsum("mij,hvj->hmvi", u, phi_cells)
+            return rotate_rows(u, phi_cells).permute(0, 2, 1, 3)  # (H, 3, M, 3) -> (H, M, 3, 3)
         return phi_cells.unsqueeze(1).expand(-1, self.mosaic.domains, -1, -1)
 
     def geometry(self) -> Geometry:

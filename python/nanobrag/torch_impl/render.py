@@ -27,6 +27,7 @@ import torch.utils.checkpoint
 from ..config import ConfigError
 from .context import value_of
 from .lattice import LatticeSpec
+from .ordered import pairwise_sum, sequential_sum
 from .paths import PathBatch, prepare_paths
 from .phi_carry import NO_POSITION, CellTables, PhiCarryCache, cell_tables
 from .plan import R_E_SQR, Plan
@@ -168,9 +169,8 @@ class BatchRenderer:
             self.workspace = Workspace()
             self.n_values = tuple(float(v) for v in self.inputs.n_cells.detach().cpu())
         # paths per hot-kernel call (a compiled call always gets exactly this many, zero-padded)
-        # (a multiple of SUM_BLOCK, see column_sum)
         chunk = max(1, _target_elements(plan, compiled) // max(1, plan.cells_per_path))
-        self.path_chunk = -(-chunk // SUM_BLOCK) * SUM_BLOCK
+        self.path_chunk = -(-chunk // PATH_BLOCK) * PATH_BLOCK
 
     # ------------------------------------------------------------------ helpers
     def _path_positions(self, pix: torch.Tensor, batch_key) -> torch.Tensor:
@@ -201,8 +201,6 @@ class BatchRenderer:
             m = q.shape[1]
             if kernel is not None:  # fixed shape and strides: no recompilation
                 q = torch.nn.functional.pad(q, (0, chunk - m)) if m < chunk else q.contiguous()
-            else:
-                q = pad_columns(q)
             total = None
             for start in range(0, cells.shape[0], step_chunk):
                 part = cells[start:start + step_chunk]
@@ -240,7 +238,7 @@ class BatchRenderer:
                 old = sums.index_select(0, index.view(1))
                 sums = sums.index_copy(0, index.view(1), torch.where(present, s_first, old))
             sums = torch.where(survive, sums, torch.zeros_like(sums)).to(inp.I_bg.dtype)
-            I = inp.I_bg + sums.view(P, -1).sum(1)
+            I = sequential_sum(inp.I_bg, sums.view(P, -1))  # legacy order: I_bg, then the paths
             value = inp.scale * I / plan.steps * paths.capture_final * paths.polar_final * paths.omega_final
             return value.to(plan.ctx.dtype), paths.omega_sum, first_pos, switch_pos, None
 
@@ -279,7 +277,7 @@ class BatchRenderer:
         if plan.oversample_thick or plan.oversample_polar or plan.oversample_omega:
             I = self._running_sum(paths, term.to(inp.I_bg.dtype), reach)
         else:
-            I = inp.I_bg + column_sum(term).to(inp.I_bg.dtype).view(P, -1).sum(1)
+            I = sequential_sum(inp.I_bg, pairwise_sum(term).to(inp.I_bg.dtype).view(P, -1))
         value = inp.scale * I / plan.steps
         if not plan.oversample_thick:
             value = value * paths.capture_final
@@ -309,25 +307,12 @@ class BatchRenderer:
         f = f.t().reshape(P, -1)
         t = term.t().reshape(P, -1)
         suffix = torch.flip(torch.cumprod(torch.flip(f, [1]), 1), [1])
-        return self.inputs.I_bg * suffix[:, 0] + (t * suffix).sum(1)
+        return self.inputs.I_bg * suffix[:, 0] + pairwise_sum((t * suffix).t())
 
 
-#: torch's CPU sum over dim 0 of a (rows, columns) tensor rounds a column differently when it
-#: falls in a partial block of vector lanes (the block is 4 vectors: at most 64 float32 lanes
-#: with AVX-512).  Path columns are padded to a multiple of this, so that every path is summed
-#: the same way whatever the batch size and chunking, and images do not depend on them.
-SUM_BLOCK = 64
-
-
-def pad_columns(x: torch.Tensor) -> torch.Tensor:
-    """x (rows, columns) zero-padded to a whole number of SUM_BLOCK columns (x itself when it is)."""
-    extra = -x.shape[1] % SUM_BLOCK
-    return torch.nn.functional.pad(x, (0, extra)) if extra else x
-
-
-def column_sum(x: torch.Tensor) -> torch.Tensor:
-    """x.sum(0) of a (steps, paths) tensor, every column summed as in a full vector block."""
-    return pad_columns(x).sum(0)[: x.shape[1]]
+#: paths per hot-kernel call are rounded up to a multiple of this (whole cache lines and
+#: vector blocks; the sums do not depend on it, see .ordered)
+PATH_BLOCK = 64
 
 
 def bytes_per_step_element(plan: Plan, per_step: bool, grad: bool) -> int:

@@ -5,10 +5,16 @@ where available), so h, k, l are accurate; everything after the reduction to
 fractional indices runs in the dtype of ``n_cells`` (the run dtype).
 
 Layout: the step axis (phi step, mosaic domain) comes first and the paths
-last, ``(steps, paths)``, so the path axis is contiguous: one matmul of the
-rotated cells ``(steps*3, 3)`` with the scattering vectors ``(3, paths)``
-gives h, k, l, and every later operation is elementwise along contiguous
-memory (what both eager kernels and the compiled, vectorized kernel want).
+last, ``(steps, paths)``, so the path axis is contiguous: h, k, l of every
+step and path are the rotated cells ``(steps*3, 3)`` dotted with the
+scattering vectors ``(3, paths)``, and every later operation is elementwise
+along contiguous memory (what both eager kernels and the compiled, vectorized
+kernel want).
+
+Eager kernels round the same on every CPU and for every batch size: the dot
+products and the sum over steps are built from elementwise operations in a
+fixed order (:mod:`.ordered`), never from ``mm`` or ``Tensor.sum``, whose
+rounding depends on the vector width and on MKL.
 
 :func:`path_intensity` is the hot path (sum over steps of F_cell^2 F_latt^2
 per path); :func:`step_values` keeps every per-step value for the trace,
@@ -23,6 +29,7 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from .lattice import LatticeSpec, lattice_factor, nearest_index, sincg
+from .ordered import cell_indices, pairwise_sum
 
 __all__ = [
     "StepSpec",
@@ -56,7 +63,7 @@ class StepSpec:
 def miller_indices(cells: torch.Tensor, scattering_t: torch.Tensor):
     """cells (steps, 3, 3) rows a, b, c (m); scattering_t (3, paths) 1/m -> h, k, l each (steps, paths)."""
     n = cells.shape[0]
-    hkl = torch.mm(cells.reshape(n * 3, 3), scattering_t).view(n, 3, -1)
+    hkl = cell_indices(cells, scattering_t).view(n, 3, -1)
     return hkl[:, 0], hkl[:, 1], hkl[:, 2]
 
 
@@ -107,7 +114,7 @@ def path_intensity(
     term = F * F * (latt * latt)
     if spec.skip_zero_latt and spec.no_water:
         term = torch.where(latt == 0, torch.zeros_like(term), term)
-    return term.sum(0)
+    return pairwise_sum(term)
 
 
 def _square_intensity(spec: StepSpec, cells, scattering_t, n_cells, table, default_F) -> torch.Tensor:
@@ -119,24 +126,25 @@ def _square_intensity(spec: StepSpec, cells, scattering_t, n_cells, table, defau
         return _square_intensity_fused(spec, cells, scattering_t, n_cells, table, default_F)
     if lat.reduce:
         # indices in the path dtype (float64), reduced, then the run dtype (float32) for the rest
-        hkl = torch.mm(cells.reshape(n * 3, 3), scattering_t).view(n, 3, -1)
+        hkl = cell_indices(cells, scattering_t).view(n, 3, -1)
         hkl0 = torch.ceil(hkl - 0.5) if lookup else torch.round(hkl)  # any nearest integer reduces sincg
         x = (hkl - hkl0).to(n_cells.dtype) * math.pi
     elif lookup:
-        hkl = torch.mm(cells.reshape(n * 3, 3), scattering_t).view(n, 3, -1)
+        hkl = cell_indices(cells, scattering_t).view(n, 3, -1)
         hkl0 = torch.ceil(hkl - 0.5)
         x = math.pi * hkl
-    else:
-        x = torch.mm((math.pi * cells).reshape(n * 3, 3), scattering_t).view(n, 3, -1)
-    latt = sincg(x, N3, lat.grad_safe).prod(1)
+    else:  # legacy sincg(M_PI*h, N): pi after the dot product (folding it in changes the last bit)
+        x = math.pi * cell_indices(cells, scattering_t).view(n, 3, -1)
+    s = sincg(x, N3, lat.grad_safe)
+    latt = s[:, 0] * s[:, 1] * s[:, 2]  # legacy order (a product over a dim may reorder)
     latt2 = latt * latt
     if not lookup:
-        return latt2.sum(0) * (default_F * default_F)
+        return pairwise_sum(latt2) * (default_F * default_F)
     F = nearest_F(spec, table, default_F, hkl0[:, 0], hkl0[:, 1], hkl0[:, 2])
     term = F * F * latt2
     if spec.skip_zero_latt and spec.no_water:
         term = torch.where(latt == 0, torch.zeros_like(term), term)
-    return term.sum(0)
+    return pairwise_sum(term)
 
 
 def _square_intensity_fused(spec: StepSpec, cells, q, n_cells, table, default_F) -> torch.Tensor:
@@ -229,8 +237,13 @@ def path_intensity_nograd(
     dev, dt = scattering_t.device, n_cells.dtype
     rows = (n * 3, paths)
     hkl0 = None
+    hkl = cell_indices(
+        cells,
+        scattering_t,
+        out=workspace.get("hkl", rows, scattering_t.dtype, dev),
+        scratch=workspace.get("scratch", rows, scattering_t.dtype, dev),
+    )
     if lat.reduce or lookup:
-        hkl = torch.mm(cells.reshape(n * 3, 3), scattering_t, out=workspace.get("hkl", rows, scattering_t.dtype, dev))
         if lookup:
             hkl0 = torch.sub(hkl, 0.5, out=workspace.get("hkl0", rows, hkl.dtype, dev)).ceil_()
         elif lat.reduce:
@@ -243,8 +256,8 @@ def path_intensity_nograd(
                 x = workspace.get("x", rows, dt, dev).copy_(frac).mul_(math.pi)
         else:
             x = torch.mul(hkl, math.pi, out=workspace.get("x", rows, dt, dev))
-    else:
-        x = torch.mm((math.pi * cells).reshape(n * 3, 3), scattering_t, out=workspace.get("x", rows, dt, dev))
+    else:  # legacy sincg(M_PI*h, N); the path dtype is the run dtype here
+        x = hkl.mul_(math.pi)
     x = x.view(n, 3, paths)
     ratio = torch.mul(x, n_cells.view(1, 3, 1), out=workspace.get("nx", (n, 3, paths), dt, dev))
     ratio.sin_()
@@ -254,13 +267,14 @@ def path_intensity_nograd(
     else:
         for axis in range(3):
             ratio[:, axis].nan_to_num_(nan=n_values[axis], posinf=math.inf, neginf=-math.inf)
-    latt2 = torch.prod(ratio, 1, out=workspace.get("latt", (n, paths), dt, dev)).square_()
+    latt2 = torch.mul(ratio[:, 0], ratio[:, 1], out=workspace.get("latt", (n, paths), dt, dev))
+    latt2.mul_(ratio[:, 2]).square_()
     if lookup:
         hkl0 = hkl0.view(n, 3, paths)
         F = nearest_F(spec, table, default_F, hkl0[:, 0], hkl0[:, 1], hkl0[:, 2])
-        total = F.square_().mul_(latt2).sum(0)
+        total = pairwise_sum(F.square_().mul_(latt2), inplace=True).clone()
     else:
-        total = latt2.sum(0).mul_(default_F * default_F)
+        total = pairwise_sum(latt2, inplace=True).mul(default_F * default_F)
     nonfinite = (scattering_t.sum(0) + cells.sum()) * 0.0  # NaN where an input is not finite, else +0
     return total.add_(nonfinite.to(total.dtype))
 
