@@ -56,8 +56,13 @@ class Tolerance:
     rtol: float
     floor: float
 
-    def check(self, a: np.ndarray, b: np.ndarray) -> Tuple[float, float, Optional[Tuple[int, ...]], bool]:
-        """(max abs diff, max rel diff, index of the worst element, within tolerance)."""
+    def check(self, a: np.ndarray, b: np.ndarray,
+              scale: Optional[float] = None) -> Tuple[float, float, Optional[Tuple[int, ...]], bool]:
+        """(max abs diff, max rel diff, index of the worst element, within tolerance).
+
+        ``scale``: the magnitude the floor is relative to, when it is not the values' own
+        (a dot product's rounding follows the size of its terms, not of its result).
+        """
         a = np.asarray(a, dtype=np.float64)
         b = np.asarray(b, dtype=np.float64)
         if a.shape != b.shape:
@@ -77,7 +82,8 @@ class Tolerance:
         with np.errstate(invalid="ignore", over="ignore"):  # inf - inf where both hold the same inf
             diff = np.where(finite, np.abs(a - b), 0.0)
         mag = np.where(finite, np.maximum(np.abs(a), np.abs(b)), 0.0)
-        scale = float(mag.max()) if mag.size else 0.0
+        if scale is None:
+            scale = float(mag.max()) if mag.size else 0.0
         atol = self.floor * scale
         excess = diff - (atol + self.rtol * mag)
         worst = np.unravel_index(int(np.argmax(excess)), a.shape) if a.ndim else ()
@@ -265,6 +271,23 @@ def _compare_geometry(gc: Geometry, gt: Geometry, tol: Tolerance) -> List[Quanti
     return reports
 
 
+#: the Miller index h = a . S (k: b, l: c) per step
+_MILLER_CELL_AXIS = {"h": "a_m", "k": "b_m", "l": "c_m"}
+
+
+def _term_scale(trace: Dict[str, np.ndarray], name: str) -> Optional[float]:
+    """For h, k, l: the largest |cell axis| x |scattering vector| of the trace, the size of the dot
+    product's terms, which sets its rounding when the index itself cancels to ~0; None otherwise."""
+    axis = _MILLER_CELL_AXIS.get(name)
+    if axis is None or axis not in trace or "scattering_per_m" not in trace:
+        return None
+    with np.errstate(invalid="ignore"):
+        cell = np.nanmax(np.linalg.norm(np.asarray(trace[axis], dtype=np.float64), axis=-1), initial=0.0)
+        scattering = np.nanmax(np.linalg.norm(np.asarray(trace["scattering_per_m"], dtype=np.float64), axis=-1),
+                               initial=0.0)
+    return float(cell * scattering)
+
+
 def _compare_traces(tc: Dict[str, np.ndarray], tt: Dict[str, np.ndarray], tol: Tolerance) -> List[QuantityReport]:
     reports = []
     for name in TRACE_ORDER:
@@ -273,7 +296,7 @@ def _compare_traces(tc: Dict[str, np.ndarray], tt: Dict[str, np.ndarray], tol: T
             reports.append(QuantityReport(name, "trace", math.inf, math.inf, None, False,
                                           f"missing from {missing} trace", None))
             continue
-        mad, mrd, idx, ok = tol.check(tc[name], tt[name])
+        mad, mrd, idx, ok = tol.check(tc[name], tt[name], scale=_term_scale(tc, name))
         cv = tv = None
         if idx is not None and np.shape(tc[name]) == np.shape(tt[name]):
             cv = float(np.asarray(tc[name])[idx]) if len(idx) == np.ndim(tc[name]) else None
