@@ -1,7 +1,7 @@
 """Sphinx configuration: the API reference from numpydoc docstrings, and the tutorials.
 
 Build: ``PYTHONPATH=$PWD/python sphinx-build -W -b html docs docs/_build/html``
-(or with the package installed); tests/test_docs.py runs it with warnings as
+(or with the package installed); tests/project/test_docs.py runs it with warnings as
 errors against the nanobrag the tests import.  Only
 the .rst pages are part of the build; the Markdown notes (architecture.md,
 gradients.md) are read on GitHub.

@@ -1,4 +1,4 @@
-"""Shared helpers of the C-engine tests (tests/test_c_*.py); holds no tests itself.
+"""Shared helpers of the C-engine tests (tests/c_engine/test_c_*.py); holds no tests itself.
 
 * golden comparisons with the tolerance the project requires,
 * the values the legacy program prints on stdout, for derived-geometry checks,

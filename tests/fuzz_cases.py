@@ -1,6 +1,6 @@
 """Bad and odd command lines and input files for the ``nanobrag`` command, and how a run is judged.
 
-One generator serves the fuzz tests (tests/test_fuzz.py, driven by hypothesis
+One generator serves the fuzz tests (tests/project/test_fuzz.py, driven by hypothesis
 through a ``random.Random``) and the campaign script
 (benchmarks/fuzz_campaign.py, driven by a seeded ``random.Random``).  Every
 case renders a tiny detector (8 x 8 pixels, one sub-pixel) so thousands of

@@ -5,7 +5,7 @@ fire another option.  nanobrag matches names exactly and does not reproduce
 those collisions (specs/cli.md, "Deliberate differences"), so for the cases
 below ``Config.from_args`` describes what the command line says, not what the
 legacy program computed: an engine compared with these golden images must
-skip them, with the reason given here.  tests/test_flags_golden.py checks that
+skip them, with the reason given here.  tests/flags/test_flags_golden.py checks that
 exactly these cases are affected.
 
 Usage in an engine test::

@@ -20,7 +20,7 @@ class Geometry:
     Both engines fill every field; the parity harness compares them, and the
     SMV header is written from them.  This class is the one list of the
     fields: the C struct ``nb_derived`` holds the same members (checked by
-    tests/test_c_binding_tables.py).  Units are in the names (``_m`` metres,
+    tests/c_engine/test_c_binding_tables.py).  Units are in the names (``_m`` metres,
     ``_rad`` radians, ``_px`` pixels, ``_per_A`` 1/Angstrom); vectors are
     unit vectors in the lab frame unless named otherwise.
 

@@ -30,7 +30,7 @@ def _candidate_dirs():
         pass
     yield Path(__file__).resolve().parent.parent / "_lib"
     for build in sorted(glob.glob(str(_REPO_ROOT / "build" / "*" / "csrc"))):
-        # the sanitizer build (build/asan, tests/test_c_sanitize.py) needs its runtime preloaded:
+        # the sanitizer build (build/asan, tests/c_engine/test_c_sanitize.py) needs its runtime preloaded:
         # it is used only when named by NANOBRAG_LIBRARY
         if Path(build).parent.name != "asan":
             yield Path(build)

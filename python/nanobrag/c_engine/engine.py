@@ -124,7 +124,7 @@ def _tuple3(arr) -> Tuple[float, float, float]:
 
 
 #: how an nb_derived member becomes a Geometry field, by the field's annotation (the field
-#: list itself is results.Geometry's; tests/test_c_binding_tables.py checks nb_derived has the same)
+#: list itself is results.Geometry's; tests/c_engine/test_c_binding_tables.py checks nb_derived has the same)
 _BY_TYPE: Dict[str, Callable[[Any], Any]] = {
     "int": int,
     "float": float,

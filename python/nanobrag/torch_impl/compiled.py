@@ -4,7 +4,7 @@ The compiled kernel is :func:`steps.path_intensity` with the per-axis index
 formulation (``fused_indices``), so inductor fuses index, lattice factor and
 step sum into one vectorized loop; it is called on zero-padded, fixed-size
 path chunks so one compilation serves a whole run.  Its results equal the
-eager kernel's to rounding (tests/test_torch_compile.py).
+eager kernel's to rounding (tests/torch_impl/test_torch_compile.py).
 
 ``compile="auto"`` (the default) compiles only when the estimated saving of
 this run exceeds the compile time; the rates below were measured on the

@@ -17,7 +17,7 @@ import pytest
 import nanobrag
 from nanobrag.c_engine import _ffi
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 VERSION_FILE = REPO / "python" / "nanobrag" / "_version.py"
 
 

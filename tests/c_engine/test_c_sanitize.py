@@ -6,7 +6,7 @@ library (golden cases, traces, noise, threads, cancellation, errors) in a
 child Python with that library (NANOBRAG_LIBRARY) and the ASan runtime
 preloaded.  Any sanitizer report fails the child, hence this test.
 
-Run on its own: ``python -m pytest -q tests/test_c_sanitize.py``.
+Run on its own: ``python -m pytest -q tests/c_engine/test_c_sanitize.py``.
 Needs gcc (or clang) with the sanitizer runtimes, cmake and ninja or make.
 """
 import os
@@ -16,14 +16,14 @@ import sys
 from pathlib import Path
 
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # two levels down: the library loader looks for development builds in build/*/csrc and must not find this one
 BUILD = REPO / "build" / "sanitize" / "asan"
 #: the child runs these modules (not this one) against the sanitized library; every golden
 #: case but the 1024x1024 timing case, which adds run time and no code path
-CHILD_TESTS = ["tests/test_c_engine.py", "tests/test_c_threads.py", "tests/test_c_binding.py", "tests/test_c_golden.py",
-               "tests/test_noisify_golden.py",
-               "tests/test_random_streams.py", "-k", "not timing_1024 and not torch"]
+CHILD_TESTS = ["tests/c_engine/test_c_engine.py", "tests/c_engine/test_c_threads.py", "tests/c_engine/test_c_binding.py", "tests/c_engine/test_c_golden.py",
+               "tests/suite/test_noisify_golden.py",
+               "tests/c_engine/test_random_streams.py", "-k", "not timing_1024 and not torch"]
 
 
 def _runtime(name: str) -> str:

@@ -110,7 +110,7 @@ def _generator():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "golden_suite_generator" / "generate.py"
+    path = Path(__file__).resolve().parents[2] / "golden_suite_generator" / "generate.py"
     spec = importlib.util.spec_from_file_location("generate", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -2,7 +2,7 @@
 import importlib.util
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "fit_cell_and_distance.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fit_cell_and_distance.py"
 
 
 def load_example():

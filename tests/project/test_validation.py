@@ -130,7 +130,7 @@ def test_sigterm_during_a_run_leaves_nothing(tmp_path):
     import sys
     from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     (tmp_path / "good.hkl").write_bytes(fuzz_cases.GOOD_HKL)
     env = dict(os.environ, PYTHONPATH=str(repo / "python"), OMP_NUM_THREADS="1")
     argv = ["-hkl", "good.hkl", "-cell", "50", "50", "50", "90", "90", "90", "-N", "5", "-detpixels", "400",

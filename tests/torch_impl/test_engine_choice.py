@@ -6,7 +6,7 @@ import torch
 import nanobrag
 from nanobrag.engine_choice import choose_engine
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
+sys.path.insert(0, __file__.rsplit("/", 2)[0])
 from test_torch_gradients import base_config  # noqa: E402
 from golden_cases import case  # noqa: E402
 

@@ -19,7 +19,7 @@ import nanobrag
 import nanobrag.io
 import nanobrag.parity
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 TUTORIALS = sorted((DOCS / "tutorials").glob("*.rst"))
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 LEVELS = ("default", "avx2", "avx512")
 
 #: a mix of what the hot kernel does: default_F, an hkl table, mosaic domains, dispersion,

@@ -428,7 +428,7 @@ def test_local_cluster_size_shares_the_cores(monkeypatch):
 
 @pytest.mark.parametrize("name", ["dataset_stills.toml", "dataset_rotation.toml"])
 def test_example_descriptions_are_valid(name):
-    spec = D.load_spec(Path(__file__).resolve().parents[1] / "examples" / name)
+    spec = D.load_spec(Path(__file__).resolve().parents[2] / "examples" / name)
     assert spec.shots > 100 and spec.vary.orientation == "random"
     assert D.shot_config(spec, spec.shots - 1).crystal.misset_deg is not None
 

@@ -5,7 +5,7 @@ import pytest
 
 from nanobrag.legacy_flags import FLAGS
 
-SPEC = (Path(__file__).resolve().parents[1] / "specs" / "cli.md").read_text()
+SPEC = (Path(__file__).resolve().parents[2] / "specs" / "cli.md").read_text()
 
 
 @pytest.mark.parametrize("flag", FLAGS, ids=lambda f: f.name)

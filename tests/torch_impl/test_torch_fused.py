@@ -34,7 +34,7 @@ from c_engine_support import assert_float32_image_correlates, assert_float_image
 from golden_cases import case
 from test_torch_gradients import base_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 needs_fused = pytest.mark.skipif(fused.module() is None, reason=f"nanobrag._fused unavailable: {fused.unavailable_reason()}")
 

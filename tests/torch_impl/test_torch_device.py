@@ -132,7 +132,7 @@ def test_gradcheck_on_device_c_parity():
         return nanobrag.simulate(cfg, engine="torch", device=DEVICE, dtype="float64").image
 
     misset = torch.tensor([11.0, -7.0, 23.0], dtype=torch.float64, requires_grad=True)
-    # the tolerances of tests/test_torch_gradients.py (finite differences of a sharp lattice function)
+    # the tolerances of tests/torch_impl/test_torch_gradients.py (finite differences of a sharp lattice function)
     assert torch.autograd.gradcheck(image_of, (misset,), eps=1e-6, atol=1e-5, rtol=1e-3)
 
 
@@ -160,7 +160,7 @@ def test_phi_cache_lives_on_the_device_and_matches_cpu():
 def test_batch_size_does_not_change_the_device_image():
     """A GPU reduction picks its summation tree from the tensor's shape, so batches may move
     the last bit or two of a float64 sum (on the CPU the engine pads to be exact,
-    tests/test_torch_modes.py): 1e-13 relative bounds that and nothing larger."""
+    tests/torch_impl/test_torch_modes.py): 1e-13 relative bounds that and nothing larger."""
     cfg = _small_config("c-parity")
     whole = nanobrag.simulate(cfg, engine="torch", device=DEVICE).image
     for batch in (1, 7):

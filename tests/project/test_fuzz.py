@@ -34,7 +34,7 @@ SCALE = float(os.environ.get("NANOBRAG_FUZZ_SCALE", "1"))
 EXAMPLES = {"c": int(1200 * SCALE), "torch": int(800 * SCALE)}
 if os.environ.get("NANOBRAG_FUZZ_EXAMPLES"):  # the sanitizer child sets its own count
     EXAMPLES = {k: int(os.environ["NANOBRAG_FUZZ_EXAMPLES"]) for k in EXAMPLES}
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 #: CI runs a fixed (derandomized) sample, so a failure is reproducible and never flaky;
 #: NANOBRAG_FUZZ_RANDOM=1 explores new cases on every run
 DERANDOMIZE = os.environ.get("NANOBRAG_FUZZ_RANDOM", "") != "1"
@@ -145,9 +145,9 @@ def test_a_sample_is_silent_under_the_sanitizers():
     run = subprocess.run(
         # --capture=sys: a sanitizer report (written to fd 2 by the C runtime) reaches this test
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--capture=sys",
-         "tests/test_fuzz.py::test_c_engine_command_line_fuzz_in_process",
-         "tests/test_fuzz.py::test_every_bad_config_is_a_config_error[c]",
-         "tests/test_validation.py::test_c_noise_refuses_non_finite_pixels_instead_of_converting_nan"],
+         "tests/project/test_fuzz.py::test_c_engine_command_line_fuzz_in_process",
+         "tests/project/test_fuzz.py::test_every_bad_config_is_a_config_error[c]",
+         "tests/project/test_validation.py::test_c_noise_refuses_non_finite_pixels_instead_of_converting_nan"],
         env=env, capture_output=True, text=True, cwd=REPO,
     )
     report = run.stdout[-4000:] + run.stderr[-8000:]

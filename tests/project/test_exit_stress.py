@@ -20,7 +20,7 @@ import pytest
 
 from golden_cases import all_cases
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RUNS = int(os.environ.get("NANOBRAG_STRESS_RUNS", "100"))
 SKIP = ("-mask", "-img", "-printout", "-printout_pixel", "-roi")
 
