@@ -247,7 +247,7 @@ def test_fallback_without_the_extension():
         "print('ok')\n"
     )
     env = dict(os.environ, NANOBRAG_FUSED="0", OMP_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "python"), str(REPO / "tests"), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "python"), str(REPO / "tests" / "torch_impl"), env.get("PYTHONPATH", "")])
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
 
