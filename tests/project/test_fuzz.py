@@ -127,6 +127,7 @@ def test_a_sample_is_silent_under_the_sanitizers():
     """60 C-engine cases in a child with the ASan/UBSan build of the library preloaded."""
     if os.environ.get("NANOBRAG_FUZZ_EXAMPLES"):
         pytest.skip("already the sanitizer child")
+    sys.path.insert(0, str(REPO / "tests" / "c_engine"))  # the sanitizer build lives with the C-engine tests
     import test_c_sanitize as sanitize
 
     lib = sanitize._build()
