@@ -5,11 +5,14 @@
 namespace nbfused {
 struct Problem;
 struct Gradients;
+struct PixelGeometry;
 struct Kernels {
   void (*forward_f64)(const Problem&, double*, int64_t, int64_t);
   void (*forward_f32)(const Problem&, float*, int64_t, int64_t);
   void (*backward_f64)(const Problem&, const double*, Gradients&, int64_t, int64_t, void*);
   void (*backward_f32)(const Problem&, const float*, Gradients&, int64_t, int64_t, void*);
+  void (*pixels_f64)(const Problem&, const PixelGeometry&, double*, int64_t, int64_t);
+  void (*pixels_f32)(const Problem&, const PixelGeometry&, double*, int64_t, int64_t);
 };
 }  // namespace nbfused
 
@@ -19,6 +22,8 @@ struct Kernels {
   void forward_f32(const nbfused::Problem&, float*, int64_t, int64_t);                     \
   void backward_f64(const nbfused::Problem&, const double*, nbfused::Gradients&, int64_t, int64_t, void*); \
   void backward_f32(const nbfused::Problem&, const float*, nbfused::Gradients&, int64_t, int64_t, void*);  \
+  void pixels_f64(const nbfused::Problem&, const nbfused::PixelGeometry&, double*, int64_t, int64_t);       \
+  void pixels_f32(const nbfused::Problem&, const nbfused::PixelGeometry&, double*, int64_t, int64_t);       \
   }
 
 NB_DECLARE_ISA(nbfused_base)

@@ -154,6 +154,47 @@ NB_INLINE void load_q(const Problem& p, int64_t p0, typename Block<T>::VD* q, in
   }
 }
 
+// The step sum of one block of paths.  checked = false: the fast sines, with the lanes
+// they cannot take flagged in *big; checked = true: those lanes from the C library (the
+// other lanes get the same values either way, so a lane never depends on its neighbours).
+template <class T, bool checked>
+NB_INLINE typename Block<T>::VT block_sum(const Problem& p, const typename Block<T>::VD* q,
+                                          typename Block<T>::MT* big) {
+  typedef Block<T> B;
+  typedef typename B::VT VT;
+  typedef typename B::MT MT;
+  constexpr int W = B::W;
+  // float32 runs reduce the indices (|x| <= pi/2): sin(x) needs no argument reduction
+  constexpr bool reduce = sizeof(T) == 4;
+  const bool lookup = p.table != nullptr;
+  const T N[3] = {(T)p.n_cells[0], (T)p.n_cells[1], (T)p.n_cells[2]};
+  VT acc = {};
+  for (int64_t s = 0; s < p.steps; ++s) {
+    StepEval<T> e;
+    indices<T>(p, p.cells + 9 * s, q, e);
+    VT latt = splat<VT>(1);
+    for (int a = 0; a < 3; ++a) {
+      VT sn, sx;
+      if (checked) {
+        sn = sin_checked<T, W, false>(e.x[a] * N[a]);
+        sx = sin_checked<T, W, reduce>(e.x[a]);
+      } else {
+        sn = sin_v<T, W, false>(e.x[a] * N[a], big);
+        sx = sin_v<T, W, reduce>(e.x[a], big);
+      }
+      VT r = select<VT, MT>(is_zero<VT, MT>(e.x[a]), splat<VT>(N[a]), sn / sx);
+      latt = (a == 0) ? r : latt * r;  // (1 * r0 would be exact too)
+    }
+    VT latt2 = latt * latt;
+    if (lookup) {
+      acc += (e.F * e.F) * latt2;
+    } else {
+      acc += latt2;
+    }
+  }
+  return acc;
+}
+
 // Forward over the paths [p_begin, p_end) (p_begin a multiple of kGroup): out[path] = sum over steps.
 template <class T>
 NB_INLINE void forward_blocks(const Problem& p, T* out, int64_t p_begin, int64_t p_end) {
@@ -163,35 +204,90 @@ NB_INLINE void forward_blocks(const Problem& p, T* out, int64_t p_begin, int64_t
   typedef typename B::MT MT;
   constexpr int W = B::W;
   const bool lookup = p.table != nullptr;
-  const T N[3] = {(T)p.n_cells[0], (T)p.n_cells[1], (T)p.n_cells[2]};
   for (int64_t p0 = p_begin; p0 < p_end; p0 += W) {
     VD q[3];
     int valid;
     load_q<T>(p, p0, q, &valid);
-    VT acc = {};
-    for (int64_t s = 0; s < p.steps; ++s) {
-      StepEval<T> e;
-      indices<T>(p, p.cells + 9 * s, q, e);
-      VT latt = splat<VT>(1);
-      for (int a = 0; a < 3; ++a) {
-        VT sn, sx, unused;
-        sincos_v<T, W>(e.x[a] * N[a], &sn, &unused, false);
-        sincos_v<T, W>(e.x[a], &sx, &unused, false);
-        VT r = select<VT, MT>(is_zero<VT, MT>(e.x[a]), splat<VT>(N[a]), sn / sx);
-        latt = (a == 0) ? r : latt * r;  // (1 * r0 would be exact too)
-      }
-      VT latt2 = latt * latt;
-      if (lookup) {
-        acc += (e.F * e.F) * latt2;
-      } else {
-        acc += latt2;
-      }
-    }
+    MT big = {};
+    VT acc = block_sum<T, false>(p, q, &big);
+    if (__builtin_expect(any_lane(big), 0)) acc = block_sum<T, true>(p, q, &big);
     if (!lookup) {
       const T dF = (T)p.default_F;
       acc = acc * (dF * dF);
     }
     for (int j = 0; j < valid; ++j) out[p0 + j] = acc[j];
+  }
+}
+
+// The detector geometry of the pixel route: each lane is one pixel, whose paths (layer,
+// sub-pixel, source) and their scattering vectors are formed here, in the operations and
+// order of nanobrag.torch_impl.paths (elementwise IEEE, so bit for bit the same q).
+struct PixelGeometry {
+  const int64_t* pix = nullptr;  // (pixels,) raster indices
+  int64_t pixels = 0;
+  int64_t fpixels = 1;
+  int64_t oversample = 1;
+  int64_t layers = 1;
+  double subpixel_m = 0;         // pixel size / oversample
+  double thickstep_m = 0;
+  double fdet[3], sdet[3], odet[3], pix0[3];  // unit vectors; pix0 in m
+  const double* source = nullptr;      // (sources, 3): unit vectors towards the sources
+  const double* wavelength = nullptr;  // (sources,) m
+  int64_t sources = 0;
+  double I_bg = 0;               // the accumulator's start value
+};
+
+// out[pixel] = I_bg + sum over its paths, in (layer, sub-pixel, source) order, of the path's
+// step sum (the run dtype's value, widened) -- what paths.py + forward_blocks + the
+// sequential sum of render.py give, for the pixels [p_begin, p_end) (p_begin a multiple of kGroup).
+template <class T>
+NB_INLINE void forward_pixel_blocks(const Problem& p, const PixelGeometry& g, double* out, int64_t p_begin,
+                                    int64_t p_end) {
+  typedef Block<T> B;
+  typedef typename B::VT VT;
+  typedef typename B::VD VD;
+  typedef typename B::MT MT;
+  constexpr int W = B::W;
+  const bool lookup = p.table != nullptr;
+  const double os = (double)g.oversample;
+  const double half = g.subpixel_m / 2.0;
+  for (int64_t p0 = p_begin; p0 < p_end; p0 += W) {
+    const int valid = (int)((g.pixels - p0) < W ? (g.pixels - p0) : W);
+    VD fp, sp;
+    for (int j = 0; j < W; ++j) {
+      const int64_t r = g.pix[p0 + (j < valid ? j : valid - 1)];  // padding lanes repeat a pixel
+      fp[j] = (double)(r % g.fpixels);
+      sp[j] = (double)(r / g.fpixels);
+    }
+    VD I = splat<VD>(g.I_bg);
+    for (int64_t t = 0; t < g.layers; ++t) {
+      const double odet_coord = (double)t * g.thickstep_m;
+      for (int64_t is = 0; is < g.oversample; ++is) {
+        VD sdet_coord = splat<VD>(g.subpixel_m) * (sp * os + (double)is) + half;
+        for (int64_t jf = 0; jf < g.oversample; ++jf) {
+          VD fdet_coord = splat<VD>(g.subpixel_m) * (fp * os + (double)jf) + half;
+          VD pos[3];
+          for (int c = 0; c < 3; ++c)
+            pos[c] = ((fdet_coord * g.fdet[c] + sdet_coord * g.sdet[c]) + odet_coord * g.odet[c]) + g.pix0[c];
+          VD air = sqrt_v(((pos[0] * pos[0] + pos[1] * pos[1]) + pos[2] * pos[2]));
+          VD d[3] = {pos[0] / air, pos[1] / air, pos[2] / air};
+          for (int64_t r = 0; r < g.sources; ++r) {
+            const double lam = g.wavelength[r];
+            VD q[3];
+            for (int c = 0; c < 3; ++c) q[c] = (d[c] + g.source[3 * r + c]) / lam;
+            MT big = {};
+            VT acc = block_sum<T, false>(p, q, &big);
+            if (__builtin_expect(any_lane(big), 0)) acc = block_sum<T, true>(p, q, &big);
+            if (!lookup) {
+              const T dF = (T)p.default_F;
+              acc = acc * (dF * dF);
+            }
+            I = I + __builtin_convertvector(acc, VD);
+          }
+        }
+      }
+    }
+    for (int j = 0; j < valid; ++j) out[p0 + j] = I[j];
   }
 }
 

@@ -32,16 +32,19 @@ static Kernels pick_kernels(std::string* name, const std::string& want = "") {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && (want.empty() || want == "avx512f")) {
     *name = "avx512f:64";
-    return {nbfused_avx512::forward_f64, nbfused_avx512::forward_f32, nbfused_avx512::backward_f64, nbfused_avx512::backward_f32};
+    return {nbfused_avx512::forward_f64, nbfused_avx512::forward_f32, nbfused_avx512::backward_f64, nbfused_avx512::backward_f32,
+          nbfused_avx512::pixels_f64, nbfused_avx512::pixels_f32};
   }
   if (__builtin_cpu_supports("avx2") && (want.empty() || want == "avx2")) {
     *name = "avx2:32";
-    return {nbfused_avx2::forward_f64, nbfused_avx2::forward_f32, nbfused_avx2::backward_f64, nbfused_avx2::backward_f32};
+    return {nbfused_avx2::forward_f64, nbfused_avx2::forward_f32, nbfused_avx2::backward_f64, nbfused_avx2::backward_f32,
+          nbfused_avx2::pixels_f64, nbfused_avx2::pixels_f32};
   }
 #endif
   if (!want.empty() && want != "baseline") throw std::invalid_argument("nanobrag._fused: " + want + " is not available here");
   *name = "baseline:16";
-  return {nbfused_base::forward_f64, nbfused_base::forward_f32, nbfused_base::backward_f64, nbfused_base::backward_f32};
+  return {nbfused_base::forward_f64, nbfused_base::forward_f32, nbfused_base::backward_f64, nbfused_base::backward_f32,
+          nbfused_base::pixels_f64, nbfused_base::pixels_f32};
 }
 
 static std::string g_isa;
@@ -204,6 +207,72 @@ static py::tuple backward(const ArrD& cells, const ArrD& q, py::tuple n_cells, d
   return py::make_tuple(g_cells, g_q, py::make_tuple(gN[0], gN[1], gN[2]), gdef, gtab);
 }
 
+// The pixel route: geometry = dict of the detector and beam (see PixelGeometry); returns the
+// (pixels,) float64 sums I_bg + sum over paths of the step sums.
+template <class T>
+static py::array_t<double> forward_pixels(const ArrD& cells, py::tuple n_cells, double default_F, py::object table_obj,
+                                          py::tuple hkl_min, py::tuple hkl_max, py::array_t<int64_t, py::array::c_style | py::array::forcecast> pix,
+                                          py::dict geometry, const ArrD& source, const ArrD& wavelength, int nthreads) {
+  py::array_t<T, py::array::c_style | py::array::forcecast> table;
+  const py::array* tp = nullptr;
+  if (!table_obj.is_none()) {
+    table = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(table_obj);
+    check((bool)table, "table must be an array of the run dtype");
+    tp = &table;
+  }
+  ArrD no_q(std::vector<py::ssize_t>{3, 0});
+  Problem p = problem(cells, no_q, n_cells, default_F, tp, hkl_min, hkl_max);
+  check(pix.ndim() == 1, "pix must have shape (pixels,)");
+  check(source.ndim() == 2 && source.shape(1) == 3, "source must have shape (sources, 3)");
+  check(wavelength.ndim() == 1 && wavelength.shape(0) == source.shape(0), "wavelength must have shape (sources,)");
+  PixelGeometry g;
+  g.pix = pix.data();
+  g.pixels = pix.shape(0);
+  g.fpixels = geometry["fpixels"].cast<int64_t>();
+  g.oversample = geometry["oversample"].cast<int64_t>();
+  g.layers = geometry["layers"].cast<int64_t>();
+  g.subpixel_m = geometry["subpixel_m"].cast<double>();
+  g.thickstep_m = geometry["thickstep_m"].cast<double>();
+  g.I_bg = geometry["I_bg"].cast<double>();
+  const char* names[4] = {"fdet", "sdet", "odet", "pix0"};
+  double* dst[4] = {g.fdet, g.sdet, g.odet, g.pix0};
+  for (int v = 0; v < 4; ++v) {
+    py::tuple t = geometry[names[v]].cast<py::tuple>();
+    check(t.size() == 3, std::string(names[v]) + " takes 3 values");
+    for (int c = 0; c < 3; ++c) dst[v][c] = t[c].cast<double>();
+  }
+  check(g.fpixels >= 1 && g.oversample >= 1 && g.layers >= 1, "fpixels, oversample and layers must be >= 1");
+  g.source = source.data();
+  g.wavelength = wavelength.data();
+  g.sources = source.shape(0);
+  py::array_t<double> out(g.pixels);
+  double* o = out.mutable_data();
+  const int64_t groups = (g.pixels + kGroup - 1) / kGroup;
+  const int nt = threads_for(nthreads, groups);
+  {
+    py::gil_scoped_release release;
+#ifdef NB_FUSED_OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+    {
+#ifdef NB_FUSED_OPENMP
+      const int t = omp_get_thread_num();
+      const int n = omp_get_num_threads();
+#else
+      const int t = 0, n = 1;
+      (void)nt;
+#endif
+      const int64_t b0 = std::min(g.pixels, groups * t / n * kGroup);
+      const int64_t b1 = std::min(g.pixels, groups * (t + 1) / n * kGroup);
+      if (sizeof(T) == 8)
+        g_kernels.pixels_f64(p, g, o, b0, b1);
+      else
+        g_kernels.pixels_f32(p, g, o, b0, b1);
+    }
+  }
+  return out;
+}
+
 PYBIND11_MODULE(_fused, m) {
   m.doc() = "nanobrag fused hot kernel (sum over phi steps and mosaic domains of F_cell^2 F_latt^2 per path)";
   const char* fdoc =
@@ -222,6 +291,15 @@ PYBIND11_MODULE(_fused, m) {
   m.def("backward_f32", &backward<float>, bdoc, py::arg("cells"), py::arg("q"), py::arg("n_cells"), py::arg("default_F"),
         py::arg("table"), py::arg("hkl_min"), py::arg("hkl_max"), py::arg("grad_out"), py::arg("table_grad"),
         py::arg("nthreads"));
+  const char* pdoc =
+      "pixels(cells, n_cells, default_F, table or None, hkl_min, hkl_max, pix (pixels,) int64, geometry dict, "
+      "source (sources,3), wavelength (sources,), nthreads) -> (pixels,) float64 I_bg + path sums";
+  m.def("pixels_f64", &forward_pixels<double>, pdoc, py::arg("cells"), py::arg("n_cells"), py::arg("default_F"),
+        py::arg("table"), py::arg("hkl_min"), py::arg("hkl_max"), py::arg("pix"), py::arg("geometry"), py::arg("source"),
+        py::arg("wavelength"), py::arg("nthreads"));
+  m.def("pixels_f32", &forward_pixels<float>, pdoc, py::arg("cells"), py::arg("n_cells"), py::arg("default_F"),
+        py::arg("table"), py::arg("hkl_min"), py::arg("hkl_max"), py::arg("pix"), py::arg("geometry"), py::arg("source"),
+        py::arg("wavelength"), py::arg("nthreads"));
   m.def("isa", &isa, "instruction set the kernel runs with on this CPU");
   m.def("vector_bytes", &vector_bytes, "bytes per vector of that instruction set");
   m.def(

@@ -26,7 +26,7 @@ import torch
 
 from .steps import StepSpec
 
-__all__ = ["module", "unavailable_reason", "fused_applies", "fused_path_intensity", "FusedIntensity"]
+__all__ = ["module", "unavailable_reason", "fused_applies", "fused_path_intensity", "fused_pixel_sums", "FusedIntensity"]
 
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 _STATE = {"loaded": False, "module": None, "reason": None}
@@ -153,6 +153,36 @@ def fused_path_intensity(
     args = _args(spec, cells, scattering_t, n_cells, default_F, table)
     fwd = mod.forward_f64 if n_cells.dtype == torch.float64 else mod.forward_f32
     return torch.from_numpy(fwd(*args, torch.get_num_threads()))
+
+
+def _floats(t: torch.Tensor) -> Tuple[float, ...]:
+    return tuple(float(v) for v in t.detach().to(torch.float64).cpu().reshape(-1))
+
+
+def fused_pixel_sums(spec: StepSpec, plan, pix: torch.Tensor, cells: torch.Tensor, n_cells: torch.Tensor,
+                     table: Optional[torch.Tensor], default_F: torch.Tensor) -> torch.Tensor:
+    """The pixel route (no gradients): (P,) float64 ``I_bg + sum over the pixel's paths of
+    their step sums``, the scattering vectors formed in the kernel from the detector geometry
+    (flat detector, no dmin cut), bit for bit those of :func:`.paths.prepare_paths`."""
+    mod = module()
+    det = plan.detector
+    os = plan.oversample
+    subpixel = det.pixel_size.detach().to(torch.float64) / os  # (the division paths.py does)
+    geometry = dict(
+        fpixels=int(det.fpixels), oversample=int(os), layers=int(plan.layer_count),
+        subpixel_m=float(subpixel), thickstep_m=float(plan.layers.thickstep_m), I_bg=float(plan.I_bg.detach()),
+        fdet=_floats(det.fdet), sdet=_floats(det.sdet), odet=_floats(det.odet), pix0=_floats(det.pix0),
+    )
+    run = n_cells.dtype
+    tab = _numpy(table, run) if (spec.has_table and table is not None) else None
+    fn = mod.pixels_f64 if run == torch.float64 else mod.pixels_f32
+    out = fn(
+        _numpy(cells, torch.float64), tuple(float(v) for v in n_cells.detach().cpu()), float(default_F.detach()), tab,
+        tuple(spec.hkl_min), tuple(spec.hkl_max), pix.detach().to(torch.int64).contiguous().numpy(), geometry,
+        _numpy(plan.sources.position, torch.float64), _numpy(plan.sources.wavelength, torch.float64),
+        torch.get_num_threads(),
+    )
+    return torch.from_numpy(out)
 
 
 def describe() -> Tuple[str, str]:

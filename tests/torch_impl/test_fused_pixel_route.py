@@ -1,0 +1,109 @@
+"""The fused kernel's pixel route (scattering vectors formed in the kernel, one lane per pixel)
+against its path route (vectors from torch_impl.paths, one lane per path): the same images bit
+for bit, float64 and float32, because the kernel forms q with the same elementwise IEEE
+operations in the same order and sums a pixel's paths in the same order.  Also which runs
+take the pixel route."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+import nanobrag
+from nanobrag.torch_impl import fused
+from nanobrag.torch_impl import render as render_mod
+
+from test_torch_gradients import base_config
+
+needs_fused = pytest.mark.skipif(fused.module() is None, reason=f"nanobrag._fused unavailable: {fused.unavailable_reason()}")
+
+
+def _variant(name: str):
+    cfg = base_config("c-parity", phi_start=0.0)  # phi starts at 0: the legacy first-loop table exists
+    det, beam, smp = cfg.detector, cfg.beam, cfg.sampling
+    if name == "base":
+        pass
+    elif name == "spec_mode":
+        cfg = base_config("spec", phi_start=2.0)
+    elif name == "oversample3_layers":
+        cfg = dataclasses.replace(
+            cfg,
+            sampling=dataclasses.replace(smp, oversample=3),
+            detector=dataclasses.replace(det, thickness_um=300.0, thicksteps=3),
+        )
+    elif name == "kahn_roi":
+        cfg = dataclasses.replace(
+            cfg,
+            beam=dataclasses.replace(beam, kahn_factor=0.9),
+            detector=dataclasses.replace(det, roi=(1, 4, 0, 3)),
+        )
+    elif name == "nopolar_point_pixel_default_F":
+        cfg = dataclasses.replace(
+            cfg,
+            beam=dataclasses.replace(beam, nopolar=True),
+            detector=dataclasses.replace(det, point_pixel=True),
+            structure_factors=dataclasses.replace(cfg.structure_factors, table=None, default_F=70.0),
+        )
+    elif name == "mask":
+        mask = np.ones((5, 6), dtype=bool)
+        mask[0, 0] = False  # the first pixel masked: the first rendered pixel is another
+        mask[2, 3] = False
+        cfg = dataclasses.replace(cfg, detector=dataclasses.replace(det, mask=mask))
+    else:
+        raise KeyError(name)
+    return cfg
+
+
+VARIANTS = ["base", "spec_mode", "oversample3_layers", "kahn_roi", "nopolar_point_pixel_default_F", "mask"]
+
+
+def _image(cfg, dtype, pixel_route, monkeypatch, batch_pixels=None):
+    monkeypatch.setattr(render_mod, "PIXEL_ROUTE", pixel_route)
+    kw = {} if batch_pixels is None else {"batch_pixels": batch_pixels}
+    res = nanobrag.simulate(cfg, engine="torch", dtype=dtype, kernel="fused", **kw)
+    return res.float_image.copy(), res
+
+
+@needs_fused
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", VARIANTS)
+def test_pixel_route_equals_path_route(name, dtype, monkeypatch):
+    cfg = _variant(name)
+    ours, res = _image(cfg, dtype, True, monkeypatch, batch_pixels=7)  # several batches, a ragged last one
+    theirs, _ = _image(cfg, dtype, False, monkeypatch)
+    assert np.isfinite(ours).all() and ours.max() > 0
+    assert np.array_equal(ours, theirs)
+
+
+@needs_fused
+def test_which_runs_take_the_pixel_route(monkeypatch):
+    from nanobrag.torch_impl.context import resolve_context
+    from nanobrag.torch_impl.plan import build_plan
+    from nanobrag.torch_impl.render import BatchRenderer, RenderOptions
+
+    def route(cfg, **opts):
+        plan = build_plan(resolve_context("cpu", "float64"), cfg)
+        return BatchRenderer(plan, RenderOptions(**opts)).pixel_route
+
+    cfg = _variant("base")
+    assert route(cfg)
+    assert not route(cfg, kernel="torch")
+    assert not route(dataclasses.replace(cfg, detector=dataclasses.replace(cfg.detector, curved=True)))
+    assert not route(dataclasses.replace(cfg, sampling=dataclasses.replace(cfg.sampling, dmin_A=2.0)))
+    assert not route(dataclasses.replace(cfg, sampling=dataclasses.replace(cfg.sampling, oversample_omega=True)))
+    n = torch.tensor([3.0, 4.0, 3.0], dtype=torch.float64, requires_grad=True)
+    assert not route(dataclasses.replace(cfg, crystal=dataclasses.replace(cfg.crystal, n_cells=n)))
+
+
+@needs_fused
+def test_pixel_kernel_refuses_malformed_buffers():
+    mod = fused.module()
+    cells = np.zeros((2, 3, 3))
+    geom = dict(fpixels=4, oversample=1, layers=1, subpixel_m=1e-4, thickstep_m=0.0, I_bg=0.0,
+                fdet=(0, 0, 1), sdet=(0, -1, 0), odet=(1, 0, 0), pix0=(0.1, 0, 0))
+    with pytest.raises(ValueError, match="wavelength"):
+        mod.pixels_f64(cells, (1.0, 1.0, 1.0), 1.0, None, (0, 0, 0), (0, 0, 0), np.arange(3), geom,
+                       np.zeros((2, 3)), np.ones(3), 1)
+    with pytest.raises(ValueError, match="oversample"):
+        mod.pixels_f64(cells, (1.0, 1.0, 1.0), 1.0, None, (0, 0, 0), (0, 0, 0), np.arange(3), dict(geom, oversample=0),
+                       np.zeros((1, 3)), np.ones(1), 1)
