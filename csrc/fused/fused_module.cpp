@@ -273,6 +273,24 @@ static py::array_t<double> forward_pixels(const ArrD& cells, py::tuple n_cells, 
   return out;
 }
 
+// The forward pass's sine (sin_checked) lane by lane, for the accuracy tests.
+template <class T>
+static py::array_t<T> kernel_sin(py::array_t<T, py::array::c_style | py::array::forcecast> x, bool small) {
+  constexpr int W = Lanes<T>::W;
+  typedef typename VecT<T, W>::type V;
+  py::array_t<T> out(x.size());
+  const T* in = x.data();
+  T* o = out.mutable_data();
+  for (py::ssize_t i = 0; i < x.size(); i += W) {
+    V v = {};
+    const int n = (int)std::min<py::ssize_t>(W, x.size() - i);
+    for (int j = 0; j < n; ++j) v[j] = in[i + j];
+    V s = small ? sin_checked<T, W, true>(v) : sin_checked<T, W, false>(v);
+    for (int j = 0; j < n; ++j) o[i + j] = s[j];
+  }
+  return out;
+}
+
 PYBIND11_MODULE(_fused, m) {
   m.doc() = "nanobrag fused hot kernel (sum over phi steps and mosaic domains of F_cell^2 F_latt^2 per path)";
   const char* fdoc =
@@ -300,6 +318,10 @@ PYBIND11_MODULE(_fused, m) {
   m.def("pixels_f32", &forward_pixels<float>, pdoc, py::arg("cells"), py::arg("n_cells"), py::arg("default_F"),
         py::arg("table"), py::arg("hkl_min"), py::arg("hkl_max"), py::arg("pix"), py::arg("geometry"), py::arg("source"),
         py::arg("wavelength"), py::arg("nthreads"));
+  m.def("sin_f64", &kernel_sin<double>, "the kernel's sine, float64 (small: |x| <= pi/2 promised)", py::arg("x"),
+        py::arg("small") = false);
+  m.def("sin_f32", &kernel_sin<float>, "the kernel's sine, float32 (small: |x| <= pi/2 promised)", py::arg("x"),
+        py::arg("small") = false);
   m.def("isa", &isa, "instruction set the kernel runs with on this CPU");
   m.def("vector_bytes", &vector_bytes, "bytes per vector of that instruction set");
   m.def(
