@@ -27,24 +27,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..config import AmorphousSample, Config, ConfigError
-from ..legacy_flags import (
-    ENERGY_TO_WAVELENGTH_eV_A,
-    Flag,
-    Value,
-    _count,
-    _FILE,
-    _fixed_values,
-    _int,
-    _INFINITY,
-    _NUMBER,
-    _num,
-    _nonneg,
-    _pos,
-)
+from ..flag_parsing import FILE, XYZ, Flag, FlagTable, Value, count, integer, mm_for_m, nonneg, num, pos, render_usage
+from ..legacy_flags import ENERGY_TO_WAVELENGTH_eV_A
 
 __all__ = ["NonBraggOptions", "NONBRAGG_FLAGS", "parse_nonbragg_args", "nonbragg_usage_text", "mm_for_m"]
 
-_XYZ = (_num(), _num(), _num())
 
 
 @dataclass
@@ -242,142 +229,142 @@ S, D, B, O, X, R, E = ("Sample", "Detector", "Beam and sources", "Output files a
 
 NONBRAGG_FLAGS: Tuple[Flag, ...] = (
     Flag("-stol", S, "F of one molecule against sin(theta)/lambda (1/Angstrom): text file 'stol F' (required)",
-         _stol("stol"), (_FILE,), "FILE"),
-    Flag("-4stol", S, "as -stol with the first column in 4 sin(theta)/lambda", _stol("4stol"), (_FILE,), "FILE"),
-    Flag("-Q", S, "as -stol with the first column in Q = 4 pi sin(theta)/lambda", _stol("Q"), (_FILE,), "FILE"),
-    Flag("-thick", S, "sample thickness along the beam (mm)", _set("thick_mm"), (_nonneg("mm"),), "MM",
+         _stol("stol"), (FILE,), "FILE"),
+    Flag("-4stol", S, "as -stol with the first column in 4 sin(theta)/lambda", _stol("4stol"), (FILE,), "FILE"),
+    Flag("-Q", S, "as -stol with the first column in Q = 4 pi sin(theta)/lambda", _stol("Q"), (FILE,), "FILE"),
+    Flag("-thick", S, "sample thickness along the beam (mm)", _set("thick_mm"), (nonneg("mm"),), "MM",
          ("-thickness", "-sample_thick", "-sample_thickness", "-sample_x"), "0.1"),
-    Flag("-width", S, "sample width (mm); clipped to -beamsize", _set("width_mm"), (_nonneg("mm"),), "MM",
+    Flag("-width", S, "sample width (mm); clipped to -beamsize", _set("width_mm"), (nonneg("mm"),), "MM",
          ("-sample_width", "-sample_y"), "0.1"),
-    Flag("-height", S, "sample height (mm); clipped to -beamsize", _set("height_mm"), (_nonneg("mm"),), "MM",
+    Flag("-height", S, "sample height (mm); clipped to -beamsize", _set("height_mm"), (nonneg("mm"),), "MM",
          ("-heigh", "-sample_height", "-sample_heigh", "-sample_z"), "0.1"),
-    Flag("-samplesize", S, "sample thickness, width and height (mm)", _size_all, (_nonneg("mm"),), "MM",
+    Flag("-samplesize", S, "sample thickness, width and height (mm)", _size_all, (nonneg("mm"),), "MM",
          ("-sample_size",), "0.1"),
-    Flag("-density", S, "sample density (g/cm^3)", _set("density_g_cm3"), (_nonneg("g/cm^3"),), "G_CM3",
+    Flag("-density", S, "sample density (g/cm^3)", _set("density_g_cm3"), (nonneg("g/cm^3"),), "G_CM3",
          ("-sample_density", "-sample_den"), "1"),
-    Flag("-molecules", S, "molecules in the sample; replaces -density", _set("molecules"), (_num(),), "N",
+    Flag("-molecules", S, "molecules in the sample; replaces -density", _set("molecules"), (num(),), "N",
          ("-sample_molecules",), "from the density"),
-    Flag("-MW", S, "molecular weight (g/mol)", _set("molecular_weight"), (_pos("g/mol"),), "G_MOL",
+    Flag("-MW", S, "molecular weight (g/mol)", _set("molecular_weight"), (pos("g/mol"),), "G_MOL",
          ("-molecular_weight", "-molecular"), "18"),
     # ---- detector
     Flag("-distance", D, "sample to direct-beam spot along the beam (mm); pivot: beam",
-         _set("distance_mm", "beam"), (_num("mm"),), "MM", default="100"),
+         _set("distance_mm", "beam"), (num("mm"),), "MM", default="100"),
     Flag("-close_distance", D, "sample to detector plane along its normal (mm); pivot: sample",
-         _set("close_distance_mm", "sample"), (_num("mm"),), "MM", default="derived"),
-    Flag("-Xbeam", D, "direct beam along the fast axis (mm); pivot: beam", _set("xbeam_mm", "beam"), (_num("mm"),),
+         _set("close_distance_mm", "sample"), (num("mm"),), "MM", default="derived"),
+    Flag("-Xbeam", D, "direct beam along the fast axis (mm); pivot: beam", _set("xbeam_mm", "beam"), (num("mm"),),
          "MM", default="(detsize_x - pixel)/2"),
-    Flag("-Ybeam", D, "direct beam along the slow axis (mm); pivot: beam", _set("ybeam_mm", "beam"), (_num("mm"),),
+    Flag("-Ybeam", D, "direct beam along the slow axis (mm); pivot: beam", _set("ybeam_mm", "beam"), (num("mm"),),
          "MM", default="(detsize_y + pixel)/2"),
-    Flag("-Xclose", D, "near point along fast (mm); pivot: sample", _set("xclose_mm", "sample"), (_num("mm"),), "MM",
+    Flag("-Xclose", D, "near point along fast (mm); pivot: sample", _set("xclose_mm", "sample"), (num("mm"),), "MM",
          default="(detsize_x - pixel)/2"),
-    Flag("-Yclose", D, "near point along slow (mm); pivot: sample", _set("yclose_mm", "sample"), (_num("mm"),), "MM",
+    Flag("-Yclose", D, "near point along slow (mm); pivot: sample", _set("yclose_mm", "sample"), (num("mm"),), "MM",
          default="(detsize_y + pixel)/2"),
     Flag("-ORGX", D, "near point along fast (pixels, times the pixel size, no half pixel); pivot: sample",
-         _set("orgx_px", "sample"), (_num("pixels"),), "PX"),
-    Flag("-ORGY", D, "near point along slow (pixels); pivot: sample", _set("orgy_px", "sample"), (_num("pixels"),), "PX"),
+         _set("orgx_px", "sample"), (num("pixels"),), "PX"),
+    Flag("-ORGY", D, "near point along slow (pixels); pivot: sample", _set("orgy_px", "sample"), (num("pixels"),), "PX"),
     Flag("-pivot", D, "what detector rotations keep fixed", _set("pivot"),
          (Value("word", choices=("beam", "sample")),), "beam|sample", default="beam"),
-    Flag("-fdet_vector", D, "fast pixel axis", _vector("fdet_vector"), _XYZ, "X Y Z", default="0 0 1"),
-    Flag("-sdet_vector", D, "slow pixel axis", _vector("sdet_vector"), _XYZ, "X Y Z", default="0 -1 0"),
+    Flag("-fdet_vector", D, "fast pixel axis", _vector("fdet_vector"), XYZ, "X Y Z", default="0 0 1"),
+    Flag("-sdet_vector", D, "slow pixel axis", _vector("sdet_vector"), XYZ, "X Y Z", default="0 -1 0"),
     Flag("-odet_vector", D, "accepted; as in the legacy program the normal is always fast x slow",
-         _no_effect("the detector normal is always fast x slow (as in the legacy program)"), _XYZ, "X Y Z"),
-    Flag("-beam_vector", D, "beam direction", _vector("beam_vector"), _XYZ, "X Y Z", default="1 0 0"),
-    Flag("-polar_vector", D, "E-vector direction", _vector("polar_vector"), _XYZ, "X Y Z", default="0 0 1"),
-    Flag("-spindle_axis", D, "spindle axis (header only)", _vector("spindle_axis"), _XYZ, "X Y Z", default="0 0 1"),
-    Flag("-twotheta_axis", D, "two-theta axis", _vector("twotheta_axis"), _XYZ, "X Y Z", default="0 1 0"),
+         _no_effect("the detector normal is always fast x slow (as in the legacy program)"), XYZ, "X Y Z"),
+    Flag("-beam_vector", D, "beam direction", _vector("beam_vector"), XYZ, "X Y Z", default="1 0 0"),
+    Flag("-polar_vector", D, "E-vector direction", _vector("polar_vector"), XYZ, "X Y Z", default="0 0 1"),
+    Flag("-spindle_axis", D, "spindle axis (header only)", _vector("spindle_axis"), XYZ, "X Y Z", default="0 0 1"),
+    Flag("-twotheta_axis", D, "two-theta axis", _vector("twotheta_axis"), XYZ, "X Y Z", default="0 1 0"),
     Flag("-pix0_vector", D, "accepted; pix0 is always derived from the beam centre",
-         _no_effect("pix0 is derived from the beam centre (as in the legacy program)"), _XYZ, "X Y Z"),
+         _no_effect("pix0 is derived from the beam centre (as in the legacy program)"), XYZ, "X Y Z"),
     Flag("-twotheta", D, "detector swing about the two-theta axis (degrees); pivot: sample",
-         _set("twotheta_deg", "sample"), (_num("degrees"),), "DEG", default="0"),
-    Flag("-detector_rotx", D, "detector rotation about x (degrees)", _rot(0), (_num("degrees"),), "DEG", default="0"),
-    Flag("-detector_roty", D, "detector rotation about y (degrees)", _rot(1), (_num("degrees"),), "DEG", default="0"),
-    Flag("-detector_rotz", D, "detector rotation about z (degrees)", _rot(2), (_num("degrees"),), "DEG", default="0"),
-    Flag("-detsize", D, "detector edge (mm)", _detsize, (_pos("mm"),), "MM", default="102.4"),
-    Flag("-detsize_x", D, "detector edge along fast (mm)", _set("detsize_x_mm"), (_pos("mm"),), "MM", ("-detsize_f",)),
-    Flag("-detsize_y", D, "detector edge along slow (mm)", _set("detsize_y_mm"), (_pos("mm"),), "MM", ("-detsize_s",)),
-    Flag("-detpixels", D, "pixels along fast and slow (win over -detsize)", _detpixels, (_count("pixels"),), "N"),
-    Flag("-detpixels_x", D, "pixels along fast", _set("fpixels"), (_count("pixels"),), "N", ("-detpixels_f",)),
-    Flag("-detpixels_y", D, "pixels along slow", _set("spixels"), (_count("pixels"),), "N", ("-detpixels_s",)),
-    Flag("-pixel", D, "pixel edge (mm)", _set("pixel_mm"), (_pos("mm"),), "MM", ("-pixel_size",), "0.1"),
+         _set("twotheta_deg", "sample"), (num("degrees"),), "DEG", default="0"),
+    Flag("-detector_rotx", D, "detector rotation about x (degrees)", _rot(0), (num("degrees"),), "DEG", default="0"),
+    Flag("-detector_roty", D, "detector rotation about y (degrees)", _rot(1), (num("degrees"),), "DEG", default="0"),
+    Flag("-detector_rotz", D, "detector rotation about z (degrees)", _rot(2), (num("degrees"),), "DEG", default="0"),
+    Flag("-detsize", D, "detector edge (mm)", _detsize, (pos("mm"),), "MM", default="102.4"),
+    Flag("-detsize_x", D, "detector edge along fast (mm)", _set("detsize_x_mm"), (pos("mm"),), "MM", ("-detsize_f",)),
+    Flag("-detsize_y", D, "detector edge along slow (mm)", _set("detsize_y_mm"), (pos("mm"),), "MM", ("-detsize_s",)),
+    Flag("-detpixels", D, "pixels along fast and slow (win over -detsize)", _detpixels, (count("pixels"),), "N"),
+    Flag("-detpixels_x", D, "pixels along fast", _set("fpixels"), (count("pixels"),), "N", ("-detpixels_f",)),
+    Flag("-detpixels_y", D, "pixels along slow", _set("spixels"), (count("pixels"),), "N", ("-detpixels_s",)),
+    Flag("-pixel", D, "pixel edge (mm)", _set("pixel_mm"), (pos("mm"),), "MM", ("-pixel_size",), "0.1"),
     Flag("-curved_det", D, "all pixels at the same distance from the sample", _curved, (), "",
          ("-curved_detector",)),
     Flag("-point_pixel", D, "solid angle 1/R^2 (no obliquity)", _const("point_pixel", True)),
-    Flag("-polar", D, "Kahn polarization factor", _polar, (_num(),), "K", default="0"),
+    Flag("-polar", D, "Kahn polarization factor", _polar, (num(),), "K", default="0"),
     Flag("-nopolar", D, "polarization factor 1", _const("nopolar", True)),
-    Flag("-oversample", D, "sub-pixels per pixel edge", _set("oversample"), (_count(),), "N", default="1"),
+    Flag("-oversample", D, "sub-pixels per pixel edge", _set("oversample"), (count(),), "N", default="1"),
     Flag("-roi", D, "render only fast XMIN..XMAX, slow YMIN..YMAX (inclusive)", _roi,
-         (_count(), _count(), _count(), _count()), "XMIN XMAX YMIN YMAX", default="the whole detector"),
+         (count(), count(), count(), count()), "XMIN XMAX YMIN YMAX", default="the whole detector"),
     # ---- beam
-    Flag("-lambda", B, "wavelength (Angstrom)", _set("wavelength_A"), (_pos("Angstrom"),), "A",
+    Flag("-lambda", B, "wavelength (Angstrom)", _set("wavelength_A"), (pos("Angstrom"),), "A",
          ("-wave", "-wavelength"), "1"),
-    Flag("-energy", B, f"photon energy (eV): lambda = {ENERGY_TO_WAVELENGTH_eV_A}/E", _energy, (_pos("eV"),), "EV"),
-    Flag("-fluence", B, "photons per m^2", _set("fluence"), (_nonneg("photons/m^2"),), "N", default="1.25932e29"),
+    Flag("-energy", B, f"photon energy (eV): lambda = {ENERGY_TO_WAVELENGTH_eV_A}/E", _energy, (pos("eV"),), "EV"),
+    Flag("-fluence", B, "photons per m^2", _set("fluence"), (nonneg("photons/m^2"),), "N", default="1.25932e29"),
     Flag("-flux", B, "photons per second (with -exposure > 0: fluence = flux*exposure/beamsize^2)", _set("flux"),
-         (_nonneg("photons/s"),), "N", default="0"),
-    Flag("-exposure", B, "exposure time (s)", _set("exposure"), (_num("s"),), "S", default="1"),
-    Flag("-beamsize", B, "beam edge (mm); clips the sample width and height", _set("beamsize_mm"), (_num("mm"),), "MM",
+         (nonneg("photons/s"),), "N", default="0"),
+    Flag("-exposure", B, "exposure time (s)", _set("exposure"), (num("s"),), "S", default="1"),
+    Flag("-beamsize", B, "beam edge (mm); clips the sample width and height", _set("beamsize_mm"), (num("mm"),), "MM",
          default="0.1"),
-    Flag("-dispersion", B, "spectral width (percent)", _set("dispersion_percent"), (_num("percent"),), "PCT", default="0"),
-    Flag("-dispsteps", B, "wavelengths", _set("dispsteps"), (_count(),), "N", default="auto"),
+    Flag("-dispersion", B, "spectral width (percent)", _set("dispersion_percent"), (num("percent"),), "PCT", default="0"),
+    Flag("-dispsteps", B, "wavelengths", _set("dispsteps"), (count(),), "N", default="auto"),
     Flag("-divergence", B, "horizontal and vertical divergence (mrad)", _both("hdivrange", "vdivrange"),
-         (_num("mrad"),), "MRAD", default="0"),
-    Flag("-hdivrange", B, "horizontal divergence (mrad)", _set("hdivrange"), (_num("mrad"),), "MRAD"),
-    Flag("-vdivrange", B, "vertical divergence (mrad)", _set("vdivrange"), (_num("mrad"),), "MRAD"),
-    Flag("-hdivstep", B, "horizontal divergence step (mrad)", _set("hdivstep"), (_num("mrad"),), "MRAD"),
-    Flag("-vdivstep", B, "vertical divergence step (mrad)", _set("vdivstep"), (_num("mrad"),), "MRAD"),
-    Flag("-hdivsteps", B, "horizontal divergence directions", _set("hdivsteps"), (_count(),), "N"),
-    Flag("-vdivsteps", B, "vertical divergence directions", _set("vdivsteps"), (_count(),), "N"),
+         (num("mrad"),), "MRAD", default="0"),
+    Flag("-hdivrange", B, "horizontal divergence (mrad)", _set("hdivrange"), (num("mrad"),), "MRAD"),
+    Flag("-vdivrange", B, "vertical divergence (mrad)", _set("vdivrange"), (num("mrad"),), "MRAD"),
+    Flag("-hdivstep", B, "horizontal divergence step (mrad)", _set("hdivstep"), (num("mrad"),), "MRAD"),
+    Flag("-vdivstep", B, "vertical divergence step (mrad)", _set("vdivstep"), (num("mrad"),), "MRAD"),
+    Flag("-hdivsteps", B, "horizontal divergence directions", _set("hdivsteps"), (count(),), "N"),
+    Flag("-vdivsteps", B, "vertical divergence directions", _set("vdivsteps"), (count(),), "N"),
     Flag("-divsteps", B, "horizontal and vertical divergence directions", _both("hdivsteps", "vdivsteps"),
-         (_count(),), "N"),
+         (count(),), "N"),
     Flag("-round_div", B, "elliptical divergence grid (the default)", _const("round_div", True)),
     Flag("-square_div", B, "full rectangular divergence grid", _const("round_div", False)),
     Flag("-sourcefile", B, "sources, one per line: X Y Z (m) weight lambda (m); the weight scales each source",
-         _set("source_file"), (_FILE,), "FILE"),
+         _set("source_file"), (FILE,), "FILE"),
     Flag("-source_distance", B, "accepted; only source directions matter",
-         _no_effect("only the source directions matter"), (_num("mm"),), "MM"),
+         _no_effect("only the source directions matter"), (num("mm"),), "MM"),
     # ---- header-only spindle values
-    Flag("-phi", D, "PHI and OSC_START of the SMV header (degrees)", _set("phi_deg"), (_num("degrees"),), "DEG", default="0"),
-    Flag("-osc", D, "OSC_RANGE of the SMV header (degrees)", _set("osc_deg"), (_num("degrees"),), "DEG", default="0"),
-    Flag("-phistep", D, "phi step (degrees; the header's OSC_RANGE rules)", _set("phistep_deg"), (_num("degrees"),), "DEG"),
-    Flag("-phisteps", D, "phi steps (the header's OSC_RANGE rules)", _set("phisteps"), (_count(),), "N"),
+    Flag("-phi", D, "PHI and OSC_START of the SMV header (degrees)", _set("phi_deg"), (num("degrees"),), "DEG", default="0"),
+    Flag("-osc", D, "OSC_RANGE of the SMV header (degrees)", _set("osc_deg"), (num("degrees"),), "DEG", default="0"),
+    Flag("-phistep", D, "phi step (degrees; the header's OSC_RANGE rules)", _set("phistep_deg"), (num("degrees"),), "DEG"),
+    Flag("-phisteps", D, "phi steps (the header's OSC_RANGE rules)", _set("phisteps"), (count(),), "N"),
     # ---- outputs
-    Flag("-floatfile", O, "raw float32 image (photons/pixel)", _set("floatfile"), (_FILE,), "FILE", ("-floatimage",),
+    Flag("-floatfile", O, "raw float32 image (photons/pixel)", _set("floatfile"), (FILE,), "FILE", ("-floatimage",),
          "floatimage.bin"),
-    Flag("-intfile", O, "noiseless SMV image", _set("intfile"), (_FILE,), "FILE", ("-intimage",), "intimage.img"),
-    Flag("-pgmfile", O, "8-bit PGM image", _set("pgmfile"), (_FILE,), "FILE", ("-pgmimage",), "image.pgm"),
-    Flag("-noisefile", O, "Poisson-noise SMV image (switches noise on)", _noisefile, (_FILE,), "FILE",
+    Flag("-intfile", O, "noiseless SMV image", _set("intfile"), (FILE,), "FILE", ("-intimage",), "intimage.img"),
+    Flag("-pgmfile", O, "8-bit PGM image", _set("pgmfile"), (FILE,), "FILE", ("-pgmimage",), "image.pgm"),
+    Flag("-noisefile", O, "Poisson-noise SMV image (switches noise on)", _noisefile, (FILE,), "FILE",
          ("-noiseimage",), "noiseimage.img"),
     Flag("-nonoise", O, "no noise image", _const("noise", False)),
     Flag("-nopgm", O, "no PGM image", _const("pgm", False)),
-    Flag("-scale", O, "integer-image scale (<= 0: 55000/max)", _scale("int_scale"), (_num(),), "S", default="auto"),
-    Flag("-pgmscale", O, "PGM scale (<= 0: 250/(5 rmsd))", _scale("pgm_scale"), (_num(),), "S", default="auto"),
-    Flag("-adc", O, "offset added to the integer and noise images (ADU)", _set("adc"), (_num("ADU"),), "ADU", default="40"),
-    Flag("-seed", O, "noise seed", _set("seed"), (_int(),), "N", default="the clock"),
+    Flag("-scale", O, "integer-image scale (<= 0: 55000/max)", _scale("int_scale"), (num(),), "S", default="auto"),
+    Flag("-pgmscale", O, "PGM scale (<= 0: 250/(5 rmsd))", _scale("pgm_scale"), (num(),), "S", default="auto"),
+    Flag("-adc", O, "offset added to the integer and noise images (ADU)", _set("adc"), (num("ADU"),), "ADU", default="40"),
+    Flag("-seed", O, "noise seed", _set("seed"), (integer(),), "N", default="the clock"),
     Flag("-printout", O, "print per-pixel values", _const("printout", True)),
-    Flag("-printout_pixel", O, "print the values of one pixel (fast slow)", _printout_pixel, (_int(), _int()), "F S"),
+    Flag("-printout_pixel", O, "print the values of one pixel (fast slow)", _printout_pixel, (integer(), integer()), "F S"),
     Flag("-noprogress", O, "no progress meter", _const("progress", False)),
     Flag("-progress", O, "progress meter", _const("progress", True)),
     # ---- accepted for compatibility
     Flag("-gain", X, "accepted; used by the legacy -img fitting mode only", _no_effect("used only with -img"),
-         (_num(),), "G"),
+         (num(),), "G"),
     Flag("-ignore", X, "accepted; used by the legacy -img fitting mode only", _no_effect("used only with -img"),
-         (_num(),), "V"),
+         (num(),), "V"),
     Flag("-stolout", X, "accepted; written by the legacy -img fitting mode only", _no_effect("written only with -img"),
-         (_FILE,), "FILE"),
+         (FILE,), "FILE"),
     Flag("-noreject", X, "accepted; outlier rejection is always off", _no_effect("outlier rejection is always off")),
     Flag("-coherent", X, "accepted; never used by the legacy program", _no_effect("never used")),
     Flag("-hdiv", X, "accepted; named in the legacy header comment but never parsed (use -hdivrange/-hdivstep)",
          _no_effect("the legacy program never parses it; use -hdivrange (range) or -hdivstep (step), in mrad"),
-         (_num(),), "MRAD"),
+         (num(),), "MRAD"),
     Flag("-vdiv", X, "accepted; named in the legacy header comment but never parsed (use -vdivrange/-vdivstep)",
          _no_effect("the legacy program never parses it; use -vdivrange (range) or -vdivstep (step), in mrad"),
-         (_num(),), "MRAD"),
+         (num(),), "MRAD"),
     Flag("-dispstep", X, "accepted; named in the legacy header comment but never parsed (use -dispsteps)",
-         _no_effect("the legacy program never parses it; use -dispsteps (number of wavelengths)"), (_num(),), "N"),
+         _no_effect("the legacy program never parses it; use -dispsteps (number of wavelengths)"), (num(),), "N"),
     Flag("-detector_thick", X, "accepted; nonBragg has no sensor thickness (nanoBragg's option is ignored here)",
-         _no_effect("nonBragg has no sensor thickness (the legacy program ignores it too)"), (_num(),), "UM"),
+         _no_effect("nonBragg has no sensor thickness (the legacy program ignores it too)"), (num(),), "UM"),
     Flag("-img", R, "not supported: the legacy F(stol)-from-image mode (its output uses uninitialised values)",
-         _unsupported("the F(stol)-from-image mode writes uninitialised values in the legacy program"), (_FILE,), "FILE"),
+         _unsupported("the F(stol)-from-image mode writes uninitialised values in the legacy program"), (FILE,), "FILE"),
     Flag("-Fmap", O, "the float image holds the F of each pixel's last path instead of photons (absorption masks)",
          _const("fmap", True)),
     # ---- engine
@@ -391,55 +378,7 @@ NONBRAGG_FLAGS: Tuple[Flag, ...] = (
          (Value("integer", "threads", low=1),), "N", default="all cores"),
 )
 
-_BY_SPELLING: Dict[str, Flag] = {}
-for _flag in NONBRAGG_FLAGS:
-    for _spelling in _flag.spellings:
-        assert _spelling not in _BY_SPELLING, f"duplicate nonBragg option spelling {_spelling}"
-        _BY_SPELLING[_spelling] = _flag
-del _flag, _spelling
-
-_NOT_OPTIONS: Dict[str, str] = {}
-
-
-def _tokenize(argv: Sequence[str]) -> List[Tuple[Flag, str, Tuple[Any, ...]]]:
-    import difflib
-
-    entries = []
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        if _NUMBER.match(token) or _INFINITY.match(token):
-            raise ConfigError(f"unexpected value {token!r}: no option before it takes another value")
-        if not token.startswith("-") or len(token) < 2:
-            raise ConfigError(f"unexpected argument {token!r}: options start with '-'")
-        flag = _BY_SPELLING.get(token)
-        if flag is None:
-            if token in _NOT_OPTIONS:
-                raise ConfigError(f"unknown option {token}: {_NOT_OPTIONS[token]}")
-            close = difflib.get_close_matches(token, list(_BY_SPELLING), n=3, cutoff=0.75)
-            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-            raise ConfigError(f"unknown option {token}{hint}")
-        if flag.values:
-            values, i = _fixed_values(flag, token, argv, i)
-        else:
-            values, i = (), i + 1
-        entries.append((flag, token, values))
-    return entries
-
-
-def mm_for_m(target_m: float) -> float:
-    """A value in mm whose ``mm / 1000.0`` is exactly ``target_m`` (the engines' conversion), if one exists nearby."""
-    guess = target_m * 1000.0
-    candidates = [guess]
-    for direction in (math.inf, -math.inf):
-        x = guess
-        for _ in range(4):
-            x = math.nextafter(x, direction)
-            candidates.append(x)
-    for x in candidates:
-        if x / 1000.0 == target_m:
-            return x
-    return guess
+TABLE = FlagTable(NONBRAGG_FLAGS)
 
 
 def _unit(v: Sequence[float]) -> Tuple[float, float, float]:
@@ -470,10 +409,9 @@ def parse_nonbragg_args(argv: Sequence[str], cwd: Optional[str] = None) -> NonBr
     Input files are resolved against ``cwd`` and read through :mod:`nanobrag.io`.
     Raises :class:`ConfigError` naming the option and what it expects.
     """
-    argv = [os.fspath(a) if isinstance(a, os.PathLike) else str(a) for a in argv]
     cwd = os.path.abspath(cwd or os.getcwd())
     o = NonBraggOptions()
-    for flag, typed, values in _tokenize(argv):
+    for flag, typed, values in TABLE.tokenize(argv):
         flag.apply(o, typed, values)
     if o.stol_file is None:
         raise ConfigError("no amorphous F(stol) table: give -stol FILE (or -4stol / -Q)")
@@ -597,28 +535,15 @@ def _build(parse: NonBraggParse, cwd: str) -> None:
     parse.config = cfg.validate()
 
 
+_USAGE_HEAD = (
+    "usage: nanobrag-nonbragg -stol FILE [options]",
+    "",
+    "Render the diffuse scattering of an amorphous sample (the legacy nonBragg program) and write",
+    "floatimage.bin, intimage.img, image.pgm and noiseimage.img in the current directory.",
+    "Exact option names; see specs/amorphous.md.",
+)
+
+
 def nonbragg_usage_text(width: int = 100) -> str:
     """The usage text of ``nanobrag-nonbragg``."""
-    import textwrap
-
-    lines = [
-        "usage: nanobrag-nonbragg -stol FILE [options]",
-        "",
-        "Render the diffuse scattering of an amorphous sample (the legacy nonBragg program) and write",
-        "floatimage.bin, intimage.img, image.pgm and noiseimage.img in the current directory.",
-        "Exact option names; see specs/amorphous.md.",
-        "",
-        "  -h, -help, --help         print this text",
-    ]
-    sections: Dict[str, List[Flag]] = {}
-    for flag in NONBRAGG_FLAGS:
-        sections.setdefault(flag.section, []).append(flag)
-    for section, flags in sections.items():
-        lines += ["", section + ":"]
-        for flag in flags:
-            text = flag.help + (f" [default: {flag.default}]" if flag.default else "")
-            if flag.aliases:
-                text += f" (also {', '.join(flag.aliases)})"
-            lines.append(f"  {flag.name} {flag.metavar}".rstrip())
-            lines += textwrap.wrap(text, width=width, initial_indent=" " * 8, subsequent_indent=" " * 8)
-    return "\n".join(lines) + "\n"
+    return render_usage(_USAGE_HEAD, NONBRAGG_FLAGS, width)
