@@ -19,6 +19,7 @@ import numpy as np
 
 from .config import ConfigError, DetectorResponseConfig
 from .detector_response import R_E_SQR_M2, apply_detector_response
+from .flag_parsing import HELP_FLAGS
 from .io.atomic import atomic_write_many
 from .io.pgm import pgm_bytes
 from .io.smv import smv_header_value
@@ -28,7 +29,6 @@ __all__ = ["main", "run_noisify", "noisify_header", "read_header_block"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PROGRAM = "nanobrag-noisify"
-_HELP = ("-h", "-help", "--help")
 
 
 def _error(message: str, status: int) -> int:
@@ -253,7 +253,7 @@ def run_noisify(job: NoisifyJob, out=None) -> List[str]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run ``nanobrag-noisify`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or any(a in _HELP for a in argv):
+    if not argv or any(a in HELP_FLAGS for a in argv):
         sys.stdout.write(noisify_usage())
         return EXIT_OK if argv else EXIT_USAGE
     try:

@@ -16,16 +16,13 @@ options, bad values, missing or short files).
 """
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from .config import ConfigError
+from .flag_parsing import FILE, TEXT, Flag, FlagTable, count, integer, nonneg, num, render_usage
 
 __all__ = ["NoisifyJob", "NOISIFY_FLAGS", "parse_noisify_args", "noisify_usage"]
-
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
 @dataclass
@@ -77,69 +74,42 @@ class NoisifyJob:
 
 
 # ---------------------------------------------------------------------------
-# values
+# apply functions: (job, typed spelling, converted values)
 
 
-def _number(typed: str, token: str, unit: str = "", low: Optional[float] = None) -> float:
-    try:
-        value = float(token)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or token.strip().lower() in ("nan", "inf", "infinity", "+inf", "-inf"):
-        raise ConfigError(f"{typed} expects a number{f' ({unit})' if unit else ''}, got {token!r}")
-    if low is not None and value < low:
-        raise ConfigError(f"{typed} expects a number >= {low:g}{f' ({unit})' if unit else ''}, got {token!r}")
-    return value
-
-
-def _integer(typed: str, token: str, low: Optional[int] = None) -> int:
-    try:
-        value = int(token, 10)
-    except ValueError:
-        raise ConfigError(f"{typed} expects an integer, got {token!r}") from None
-    if not _INT_MIN <= value <= _INT_MAX:
-        raise ConfigError(f"{typed} expects an integer that fits in 32 bits, got {token!r}")
-    if low is not None and value < low:
-        raise ConfigError(f"{typed} expects an integer >= {low}, got {token!r}")
-    return value
-
-
-def _file(typed: str, token: str) -> str:
-    if token == "":
-        raise ConfigError(f"{typed} expects a file name, got ''")
-    return token
-
-
-# ---------------------------------------------------------------------------
-# option table: name -> (aliases, takes a value, help, apply(job, typed, token))
-
-Apply = Callable[[NoisifyJob, str, Optional[str]], None]
-
-
-def _set(attr: str, conv: Callable[[str, str], object]) -> Apply:
-    def apply(job: NoisifyJob, typed: str, token: Optional[str]) -> None:
-        setattr(job, attr, conv(typed, token))
+def _set(attr: str):
+    def apply(job: NoisifyJob, typed: str, values: Tuple[Any, ...]) -> None:
+        setattr(job, attr, values[0])
 
     return apply
 
 
-def _mm_to_m(attr: str) -> Apply:
-    def apply(job: NoisifyJob, typed: str, token: Optional[str]) -> None:
-        setattr(job, attr, _number(typed, token, "mm") / 1000.0)
+def _mm_to_m(*attrs: str):
+    def apply(job: NoisifyJob, typed: str, values: Tuple[float, ...]) -> None:
+        for attr in attrs:
+            setattr(job, attr, values[0] / 1000.0)
 
     return apply
 
 
-def _apply_detsize(job: NoisifyJob, typed: str, token: Optional[str]) -> None:
-    job.detsize_x_m = job.detsize_y_m = _number(typed, token, "mm", low=0) / 1000.0
+def _both(*attrs: str):
+    def apply(job: NoisifyJob, typed: str, values: Tuple[Any, ...]) -> None:
+        for attr in attrs:
+            setattr(job, attr, values[0])
+
+    return apply
 
 
-def _apply_detpixels(job: NoisifyJob, typed: str, token: Optional[str]) -> None:
-    job.fpixels = job.spixels = _integer(typed, token, low=0)
+def _constant(attr: str, value: Any):
+    def apply(job: NoisifyJob, typed: str, values: Tuple[Any, ...]) -> None:
+        setattr(job, attr, value)
+
+    return apply
 
 
-def _apply_psf(job: NoisifyJob, typed: str, token: Optional[str]) -> None:
+def _apply_psf(job: NoisifyJob, typed: str, values: Tuple[str, ...]) -> None:
     # the legacy matches substrings of the word, fiber last
+    token = values[0]
     kind = "none"
     if "gauss" in token:
         kind = "gauss"
@@ -150,135 +120,103 @@ def _apply_psf(job: NoisifyJob, typed: str, token: Optional[str]) -> None:
     job.psf_type = kind
 
 
-def _apply_psf_radius(job: NoisifyJob, typed: str, token: Optional[str]) -> None:
-    value = _number(typed, token, "pixels", low=0)
-    if value >= 2**31:
-        raise ConfigError(f"{typed} expects a radius below 2^31 pixels, got {token!r}")
-    job.psf_radius_px = int(value)  # the legacy truncates atof() to an int
+def _apply_psf_radius(job: NoisifyJob, typed: str, values: Tuple[float, ...]) -> None:
+    if values[0] >= 2**31:
+        raise ConfigError(f"{typed} expects a radius below 2^31 pixels, got {values[0]:g}")
+    job.psf_radius_px = int(values[0])  # the legacy truncates atof() to an int
 
 
-def _apply_seed(attr: str) -> Apply:
-    def apply(job: NoisifyJob, typed: str, token: Optional[str]) -> None:
-        setattr(job, attr, _integer(typed, token))
-
-    return apply
-
-
-def _unused(job: NoisifyJob, typed: str, token: Optional[str]) -> None:
-    _integer(typed, token)
+def _unused(job: NoisifyJob, typed: str, values: Tuple[int, ...]) -> None:
     job.notes.append(f"{typed} has no effect: the legacy noisify reads it but has no bad or hot pixels")
 
 
-def _constant(attr: str, value) -> Apply:
-    def apply(job: NoisifyJob, typed: str, token: Optional[str]) -> None:
-        setattr(job, attr, value)
+# ---------------------------------------------------------------------------
+# option table
 
-    return apply
+I, O, R, H = "Input", "Output files", "Detector response", "Header values (those of -header win)"
+_MM = (num("mm"),)
 
-
-def _num(attr: str, unit: str = "", low: Optional[float] = None) -> Apply:
-    return _set(attr, lambda typed, token: _number(typed, token, unit, low))
-
-
-#: (name, aliases, takes_value, help)
-NOISIFY_FLAGS: Tuple[Tuple[str, Tuple[str, ...], bool, str, Apply], ...] = (
-    ("-floatfile", ("-floatimage", "-bin"), True, "input raw float32 image (photons/pixel before -scale); "
-     "a bare argument containing 'floatimage.bin' also names it", _set("input_path", _file)),
-    ("-header", (), True, "SMV file whose header (first HEADER_BYTES) is copied into the outputs; its SIZE1, "
-     "SIZE2, PIXEL_SIZE, DISTANCE, BEAM_CENTER_X/Y win over the command line", _set("header_path", _file)),
-    ("-intfile", ("-intimage",), True, "noiseless SMV output (default intimage.img)", _set("int_path", _file)),
-    ("-pgmfile", ("-pgmimage",), True, "8-bit PGM output (default image.pgm)", _set("pgm_path", _file)),
-    ("-noisefile", ("-noiseimage",), True, "SMV output with noise (default noiseimage.img)",
-     _set("noise_path", _file)),
-    ("-nonoise", (), False, "no noise image; calibration, flicker and read-out noise off; the PSF blurs "
-     "the noiseless image", _constant("noise", False)),
-    ("-nopgm", (), False, "no PGM image", _constant("write_pgm", False)),
-    ("-bits", (), True, "integer depth: 16 (unsigned short) or 32 (long_integer); other values write "
-     "header-only files (legacy)", _set("bits", lambda t, v: _integer(t, v))),
-    ("-scale", (), True, "factor putting the input on the photon scale (default 1)", _num("scale")),
-    ("-fluence", (), True, "photons/m^2: input * fluence * r_e^2 = photons (default makes the factor 1)",
-     _num("fluence_photons_per_m2", "photons/m^2")),
-    ("-gain", (), True, "ADU per photon (default 1)", _num("gain_adu_per_photon", "ADU/photon")),
-    ("-adc", ("-adc_offset",), True, "offset added to every pixel (ADU, default 40)", _num("adc_offset_adu", "ADU")),
-    ("-readout", ("-readout_noise", "-readnoise"), True, "Gaussian read-out noise (ADU rms, default 0)",
-     _num("readout_noise_adu", "ADU", low=0)),
-    ("-flicker", ("-flicker_noise",), True, "fractional source fluctuation per pixel (default 0)",
-     _num("flicker_noise", "fraction", low=0)),
-    ("-calibration", ("-calibration_noise",), True, "fractional per-pixel calibration error (default 0.03)",
-     _num("calibration_noise", "fraction", low=0)),
-    ("-seed", (), True, "seed of the noise (default: the clock)", _apply_seed("seed")),
-    ("-calib_seed", (), True, "seed of the calibration error (default: the legacy state +123456789)",
-     _apply_seed("calibration_seed")),
-    ("-badpix_seed", (), True, "accepted, no effect (legacy)", _unused),
-    ("-hotpix_seed", (), True, "accepted, no effect (legacy)", _unused),
-    ("-psf", (), True, "point-spread function: gauss, fiber or none", _apply_psf),
-    ("-psf_fwhm", ("-psf_sigma", "-psf_size", "-psf_width", "-psf_fw", "-psf_si", "-psf_wi"), True,
-     "PSF full width at half maximum (um, default 46; 0: no PSF)", _num("psf_fwhm_um", "um", low=0)),
-    ("-psf_radius", ("-psf_rad",), True, "PSF rendering radius (pixels, truncated; default 0 = automatic)",
-     _apply_psf_radius),
-    ("-distance", (), True, "header DISTANCE (mm, default 100)", _mm_to_m("distance_m")),
-    ("-detsize", (), True, "detector edge (mm, default 102.4; only used without a pixel count)", _apply_detsize),
-    ("-detsize_x", (), True, "detector edge along fast (mm)", _mm_to_m("detsize_x_m")),
-    ("-detsize_y", (), True, "detector edge along slow (mm)", _mm_to_m("detsize_y_m")),
-    ("-detpixels", (), True, "pixels along fast and slow (default: guessed from the file length)",
-     _apply_detpixels),
-    ("-detpixels_x", (), True, "pixels along fast", _set("fpixels", lambda t, v: _integer(t, v, low=0))),
-    ("-detpixels_y", (), True, "pixels along slow", _set("spixels", lambda t, v: _integer(t, v, low=0))),
-    ("-pixel", ("-pixel_size",), True, "pixel edge (mm, default 0.1): header PIXEL_SIZE and the PSF width "
-     "in pixels", _num("pixel_mm", "mm")),
-    ("-lambda", ("-wavelength",), True, "header WAVELENGTH (Angstrom, default 1)", _num("wavelength_A", "Angstrom")),
-    ("-Xbeam", (), True, "header BEAM_CENTER_X (mm, default the detector centre)", _mm_to_m("xbeam_m")),
-    ("-Ybeam", (), True, "header BEAM_CENTER_Y = detector height - Ybeam (mm, default the centre)",
-     _mm_to_m("ybeam_m")),
-    ("-phi", (), True, "header PHI and OSC_START (degrees, default 0)", _num("phi_deg", "degrees")),
-    ("-osc", ("-oscillation",), True, "header OSC_RANGE (degrees, default 1)", _num("osc_deg", "degrees")),
+NOISIFY_FLAGS: Tuple[Flag, ...] = (
+    Flag("-floatfile", I, "input raw float32 image (photons/pixel before -scale); a bare argument containing "
+         "'floatimage.bin' also names it", _set("input_path"), (FILE,), "FILE", ("-floatimage", "-bin")),
+    Flag("-header", I, "SMV file whose header (first HEADER_BYTES) is copied into the outputs; its SIZE1, SIZE2, "
+         "PIXEL_SIZE, DISTANCE, BEAM_CENTER_X/Y win over the command line", _set("header_path"), (FILE,), "FILE"),
+    Flag("-intfile", O, "noiseless SMV output", _set("int_path"), (FILE,), "FILE", ("-intimage",), "intimage.img"),
+    Flag("-pgmfile", O, "8-bit PGM output", _set("pgm_path"), (FILE,), "FILE", ("-pgmimage",), "image.pgm"),
+    Flag("-noisefile", O, "SMV output with noise", _set("noise_path"), (FILE,), "FILE", ("-noiseimage",),
+         "noiseimage.img"),
+    Flag("-nonoise", O, "no noise image; calibration, flicker and read-out noise off; the PSF blurs the "
+         "noiseless image", _constant("noise", False)),
+    Flag("-nopgm", O, "no PGM image", _constant("write_pgm", False)),
+    Flag("-bits", O, "integer depth: 16 (unsigned short) or 32 (long_integer); other values write header-only "
+         "files (legacy)", _set("bits"), (integer(),), "N", default="16"),
+    Flag("-scale", R, "factor putting the input on the photon scale", _set("scale"), (num(),), "S", default="1"),
+    Flag("-fluence", R, "photons/m^2: input * fluence * r_e^2 = photons", _set("fluence_photons_per_m2"),
+         (num("photons/m^2"),), "N", default="the value that makes the factor 1"),
+    Flag("-gain", R, "ADU per photon", _set("gain_adu_per_photon"), (num("ADU/photon"),), "G", default="1"),
+    Flag("-adc", R, "offset added to every pixel (ADU)", _set("adc_offset_adu"), (num("ADU"),), "ADU",
+         ("-adc_offset",), "40"),
+    Flag("-readout", R, "Gaussian read-out noise (ADU rms)", _set("readout_noise_adu"), (nonneg("ADU"),), "ADU",
+         ("-readout_noise", "-readnoise"), "0"),
+    Flag("-flicker", R, "fractional source fluctuation per pixel", _set("flicker_noise"), (nonneg("fraction"),),
+         "F", ("-flicker_noise",), "0"),
+    Flag("-calibration", R, "fractional per-pixel calibration error", _set("calibration_noise"),
+         (nonneg("fraction"),), "F", ("-calibration_noise",), "0.03"),
+    Flag("-seed", R, "seed of the noise", _set("seed"), (integer(),), "N", default="the clock"),
+    Flag("-calib_seed", R, "seed of the calibration error", _set("calibration_seed"), (integer(),), "N",
+         default="the legacy state +123456789"),
+    Flag("-badpix_seed", R, "accepted, no effect (legacy)", _unused, (integer(),), "N"),
+    Flag("-hotpix_seed", R, "accepted, no effect (legacy)", _unused, (integer(),), "N"),
+    Flag("-psf", R, "point-spread function: gauss, fiber or none", _apply_psf, (TEXT,), "gauss|fiber|none",
+         default="none"),
+    Flag("-psf_fwhm", R, "PSF full width at half maximum (um; 0: no PSF)", _set("psf_fwhm_um"), (nonneg("um"),),
+         "UM", ("-psf_sigma", "-psf_size", "-psf_width", "-psf_fw", "-psf_si", "-psf_wi"), "46"),
+    Flag("-psf_radius", R, "PSF rendering radius (pixels, truncated; 0: automatic)", _apply_psf_radius,
+         (nonneg("pixels"),), "PX", ("-psf_rad",), "0"),
+    Flag("-distance", H, "header DISTANCE (mm)", _mm_to_m("distance_m"), _MM, "MM", default="100"),
+    Flag("-detsize", H, "detector edge (mm; only used without a pixel count)",
+         _mm_to_m("detsize_x_m", "detsize_y_m"), (nonneg("mm"),), "MM", default="102.4"),
+    Flag("-detsize_x", H, "detector edge along fast (mm)", _mm_to_m("detsize_x_m"), _MM, "MM"),
+    Flag("-detsize_y", H, "detector edge along slow (mm)", _mm_to_m("detsize_y_m"), _MM, "MM"),
+    Flag("-detpixels", H, "pixels along fast and slow", _both("fpixels", "spixels"), (count(),), "N",
+         default="guessed from the file length"),
+    Flag("-detpixels_x", H, "pixels along fast", _set("fpixels"), (count(),), "N"),
+    Flag("-detpixels_y", H, "pixels along slow", _set("spixels"), (count(),), "N"),
+    Flag("-pixel", H, "pixel edge (mm): header PIXEL_SIZE and the PSF width in pixels", _set("pixel_mm"),
+         _MM, "MM", ("-pixel_size",), "0.1"),
+    Flag("-lambda", H, "header WAVELENGTH (Angstrom)", _set("wavelength_A"), (num("Angstrom"),), "A",
+         ("-wavelength",), "1"),
+    Flag("-Xbeam", H, "header BEAM_CENTER_X (mm)", _mm_to_m("xbeam_m"), _MM, "MM", default="the detector centre"),
+    Flag("-Ybeam", H, "header BEAM_CENTER_Y = detector height - Ybeam (mm)", _mm_to_m("ybeam_m"), _MM, "MM",
+         default="the centre"),
+    Flag("-phi", H, "header PHI and OSC_START (degrees)", _set("phi_deg"), (num("degrees"),), "DEG", default="0"),
+    Flag("-osc", H, "header OSC_RANGE (degrees)", _set("osc_deg"), (num("degrees"),), "DEG", ("-oscillation",),
+         "1"),
 )
 
-_BY_SPELLING: Dict[str, Tuple[str, bool, Apply]] = {}
-for _name, _aliases, _takes, _help, _apply in NOISIFY_FLAGS:
-    for _s in (_name,) + _aliases:
-        assert _s not in _BY_SPELLING, _s
-        _BY_SPELLING[_s] = (_name, _takes, _apply)
+TABLE = FlagTable(
+    NOISIFY_FLAGS,
+    unknown_hint=" (nanobrag-noisify -help lists the options)",
+    bare_hint=" (the input is -floatfile FILE)",
+    # legacy: a bare file name containing floatimage.bin is the input
+    bare_option=lambda token: "-floatfile" if "floatimage.bin" in token else None,
+)
 
 
 def noisify_usage() -> str:
     """The option list printed by ``nanobrag-noisify -help``."""
-    lines = ["usage: nanobrag-noisify -floatfile FILE [options]", "", "options:"]
-    for name, aliases, takes, text, _ in NOISIFY_FLAGS:
-        spell = name + (" VALUE" if takes else "")
-        alias = f" (also {', '.join(aliases)})" if aliases else ""
-        lines.append(f"  {spell:<22} {text}{alias}")
-    lines.append("")
-    lines.append("Writes intimage.img, image.pgm and noiseimage.img (legacy noisify files); see "
-                 "specs/detector_response.md.")
-    return "\n".join(lines) + "\n"
+    head = ("usage: nanobrag-noisify -floatfile FILE [options]", "",
+            "Apply the detector response of the legacy noisify program to a float image.")
+    tail = ("Writes intimage.img, image.pgm and noiseimage.img (legacy noisify files); see "
+            "specs/detector_response.md.",)
+    return render_usage(head, NOISIFY_FLAGS, tail=tail)
 
 
 def parse_noisify_args(argv: Sequence[str]) -> NoisifyJob:
     """Parse legacy noisify arguments (without the program name); raises ConfigError naming the option."""
     job = NoisifyJob()
-    argv = [os.fspath(a) for a in argv]
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        if "floatimage.bin" in token and not token.startswith("-"):
-            job.input_path = token  # legacy: a bare file name containing floatimage.bin is the input
-            i += 1
-            continue
-        entry = _BY_SPELLING.get(token)
-        if entry is None:
-            if token.startswith("-"):
-                raise ConfigError(f"unknown option {token} (nanobrag-noisify -help lists the options)")
-            raise ConfigError(f"unexpected argument {token!r}: options start with '-' (the input is -floatfile FILE)")
-        name, takes, apply = entry
-        if takes:
-            if i + 1 >= len(argv):
-                raise ConfigError(f"{token} expects a value, but the command line ends there")
-            apply(job, token, argv[i + 1])
-            i += 2
-        else:
-            apply(job, token, None)
-            i += 1
+    for flag, typed, values in TABLE.tokenize(argv):
+        flag.apply(job, typed, values)
     if job.bits not in (16, 32):
         job.notes.append(f"-bits {job.bits}: as the legacy noisify, the SMV files get a header and no pixel data")
     return job

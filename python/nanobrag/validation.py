@@ -28,6 +28,7 @@ __all__ = [
     "check_image_finite",
     "check_statistics_finite",
     "check_grid_size",
+    "missing_inputs",
     "pixel_counts",
     "NonFiniteImageError",
     "FLAGS_OF",
@@ -325,10 +326,36 @@ def validate_response(r) -> None:
     _integer("response.bits", r.bits)
 
 
+def missing_inputs(config: Config) -> Tuple[str, ...]:
+    """What a run lacks to scatter from, the legacy rule: ``"structure_factors"`` and/or ``"crystal"``.
+
+    A crystal (cell or matrix) and structure factors (a table or a nonzero
+    default_F) are needed, except by an amorphous sample alone (no crystal).
+    The command line and :func:`validate_config` word the refusal their own way.
+    """
+    c, sf = config.crystal, config.structure_factors
+    crystal = c.cell is not None or c.mosflm_matrix is not None
+    if not crystal and config.amorphous is not None:
+        return ()
+    missing = []
+    if sf.table is None and _is_zero(sf.default_F):
+        missing.append("structure_factors")
+    if not crystal:
+        missing.append("crystal")
+    return tuple(missing)
+
+
+def _is_zero(value: Any) -> bool:
+    try:
+        return float(value.detach().cpu() if hasattr(value, "detach") else value) == 0.0
+    except (TypeError, ValueError):
+        return False  # not a number: the field's own check names it
+
+
 def _crystal(config: Config) -> None:
     c = config.crystal
     _choice("crystal.shape", c.shape, CRYSTAL_SHAPES)
-    if c.cell is None and c.mosflm_matrix is None and config.amorphous is None:
+    if "crystal" in missing_inputs(config):
         raise ConfigError("crystal: give a unit cell (crystal.cell, -cell) or an orientation matrix "
                           "(crystal.mosflm_matrix, -mat)")
     if c.cell is not None:
@@ -375,9 +402,8 @@ def _crystal(config: Config) -> None:
 
 def _structure_factors(config: Config) -> None:
     sf = config.structure_factors
-    default_F = _number("structure_factors.default_F", sf.default_F, unit="electrons")
-    bragg = config.crystal.cell is not None or config.crystal.mosflm_matrix is not None
-    if bragg and sf.table is None and default_F == 0.0:
+    _number("structure_factors.default_F", sf.default_F, unit="electrons")
+    if "structure_factors" in missing_inputs(config):  # after _crystal: a crystal is given here
         raise ConfigError(
             "structure factors: no HKL table (structure_factors.table: -hkl FILE or the Fdump cache) and "
             "structure_factors.default_F (-default_F) is 0, so every pixel would be 0; give -hkl FILE or -default_F F"

@@ -21,6 +21,7 @@ from golden_cases import case
 
 import nanobrag
 import nanobrag.api
+import nanobrag.legacy_flags.files  # the readers it calls, patched below
 from nanobrag.cli import main
 from nanobrag.legacy_flags import FLAGS
 from nanobrag.results import Geometry, SimulationResult
@@ -295,7 +296,7 @@ def test_reader_warnings_are_printed_once_as_notes(workdir, capsys, fake_run, mo
         warnings.warn("odd line 3 skipped", UserWarning)
         return nanobrag.StructureFactorTable((0, 0, 0), np.ones((1, 1, 1)))
 
-    monkeypatch.setattr(nanobrag.io, "read_hkl", read_hkl)
+    monkeypatch.setattr(nanobrag.legacy_flags.files, "read_hkl", read_hkl)
     (workdir / "x.hkl").write_text("0 0 0 1\n")
     assert main(ARGS + ["-hkl", "x.hkl", "-noprogress"]) == 0
     assert capsys.readouterr().err == "nanobrag: note: -hkl: odd line 3 skipped\n"

@@ -8,6 +8,7 @@ import pytest
 
 
 import nanobrag.io
+import nanobrag.legacy_flags.files  # the readers it calls, patched below
 from nanobrag import Config
 from nanobrag.legacy_flags import FLAGS, ENERGY_TO_WAVELENGTH_eV_A, lookup, parse_args
 
@@ -373,7 +374,7 @@ def test_default_F_reaches_the_hkl_reader_wherever_it_appears(parse, tmp_path, m
     (tmp_path / "x.hkl").write_text("0 0 0 10\n2 0 0 5\n")
     seen = []
     real = nanobrag.io.read_hkl
-    monkeypatch.setattr(nanobrag.io, "read_hkl", lambda path, default_F: seen.append((path, default_F)) or
+    monkeypatch.setattr(nanobrag.legacy_flags.files, "read_hkl", lambda path, default_F: seen.append((path, default_F)) or
                         real(path, default_F))
     for args in (["-hkl", "x.hkl", "-default_F", 7], ["-default_F", 7, "-hkl", "x.hkl"]):
         cfg, info = parse("-cell", 50, *args, with_base=False)
@@ -434,7 +435,7 @@ def test_reader_warnings_become_notes_and_stay_warnings(parse, tmp_path, monkeyp
         warnings.warn("odd line 3 skipped", UserWarning)
         return nanobrag.StructureFactorTable((0, 0, 0), np.ones((1, 1, 1)))
 
-    monkeypatch.setattr(nanobrag.io, "read_hkl", read_hkl)
+    monkeypatch.setattr(nanobrag.legacy_flags.files, "read_hkl", read_hkl)
     (tmp_path / "x.hkl").write_text("0 0 0 1\n")
     with pytest.warns(UserWarning, match="odd line 3 skipped"):
         _, info = parse("-hklin", "x.hkl")

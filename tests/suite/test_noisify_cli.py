@@ -139,7 +139,8 @@ def test_nanobrag_response_flags_reach_the_config():
 def test_every_noisify_alias_gives_the_same_job_as_the_name():
     from nanobrag.noisify_flags import NOISIFY_FLAGS
 
-    for name, aliases, takes, _, _ in NOISIFY_FLAGS:
+    for flag in NOISIFY_FLAGS:
+        name, aliases, takes = flag.name, flag.aliases, bool(flag.values)
         value = ["gauss" if name == "-psf" else ("in.bin" if name in ("-floatfile", "-header") or "file" in name
                                                  else "3")] if takes else []
         reference = parse_noisify_args([name] + value)

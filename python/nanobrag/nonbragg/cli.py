@@ -18,7 +18,7 @@ from typing import List, Optional, Sequence
 
 from .. import api
 from ..config import ConfigError
-from ..legacy_flags import HELP_FLAGS
+from ..flag_parsing import HELP_FLAGS
 from .flags import NonBraggParse, nonbragg_usage_text, parse_nonbragg_args
 from .outputs import nonbragg_pgm_scale, nonbragg_rmsd, write_nonbragg_outputs
 
