@@ -291,6 +291,96 @@ NB_INLINE void forward_pixel_blocks(const Problem& p, const PixelGeometry& g, do
   }
 }
 
+// The vector-Jacobian product of one block of paths (lanes), steps in order: the cells' (into
+// cell_acc slot `slot`), N's, default_F's (slot) and the table's (scatter) gradients are
+// accumulated; gq receives d/dq of the block's paths.  gout: the incoming gradient per lane.
+template <class T>
+NB_INLINE void path_vjp(const Problem& p, const typename Block<T>::VD* q, typename Block<T>::VT gout, int slot,
+                        typename Block<T>::VD (*gN)[kGroup / Block<T>::W], typename Block<T>::VD* gdef,
+                        typename Block<T>::VD* cell_acc, double* gtable, typename Block<T>::VD* gq) {
+  typedef Block<T> B;
+  typedef typename B::VT VT;
+  typedef typename B::VD VD;
+  typedef typename B::MT MT;
+  constexpr int W = B::W;
+  constexpr int R = kGroup / W;
+  const bool lookup = p.table != nullptr;
+  const bool reduce = sizeof(T) == 4;
+  const T N[3] = {(T)p.n_cells[0], (T)p.n_cells[1], (T)p.n_cells[2]};
+  const T dF = (T)p.default_F;
+  gq[0] = gq[1] = gq[2] = VD{};
+  for (int64_t s = 0; s < p.steps; ++s) {
+    const double* cell = p.cells + 9 * s;
+    StepEval<T> e;
+    indices<T>(p, cell, q, e);
+    VT r[3], dr_dx[3], dr_dN[3];
+    VT sn[3], cn[3], sx[3], cx[3];
+    MT big = {};
+    for (int a = 0; a < 3; ++a) {
+      sincos_pi<T, W>(e.x[a] * N[a], &sn[a], &cn[a], &big);
+      sincos_pi<T, W>(e.x[a], &sx[a], &cx[a], &big);
+    }
+    if (__builtin_expect(any_lane(big), 0)) {  // per lane: the other lanes keep their values
+      for (int a = 0; a < 3; ++a) {
+        sincos_checked<T, W>(e.x[a] * N[a], &sn[a], &cn[a]);
+        sincos_checked<T, W>(e.x[a], &sx[a], &cx[a]);
+      }
+    }
+    for (int a = 0; a < 3; ++a) {
+      VT x = e.x[a];
+      MT zero = is_zero<VT, MT>(x);
+      VT inv = splat<VT>(1) / sx[a];  // one division per axis (derivatives only)
+      VT ratio = sn[a] * inv;
+      r[a] = select<VT, MT>(zero, splat<VT>(N[a]), ratio);
+      // d/dx sin(Nx)/sin(x) and d/dN; at x == 0 the value N is taken (dx: 0, dN: 1)
+      VT dx = (N[a] * cn[a]) * inv - ratio * (cx[a] * inv);
+      dr_dx[a] = select<VT, MT>(zero, splat<VT>(0), dx);
+      dr_dN[a] = select<VT, MT>(zero, splat<VT>(1), (x * cn[a]) * inv);
+    }
+    VT latt = (r[0] * r[1]) * r[2];
+    VT F = lookup ? e.F : splat<VT>(dF);
+    VT F2 = F * F;
+    // d(F^2 latt^2)/d latt and /dF, times the incoming gradient
+    VT gl = gout * ((F2 + F2) * latt);
+    VT gF = gout * ((F + F) * (latt * latt));
+    const VT others[3] = {r[1] * r[2], r[0] * r[2], r[0] * r[1]};
+    for (int a = 0; a < 3; ++a) {
+      VT gxa = gl * others[a] * dr_dx[a];
+      gN[a][slot] += __builtin_convertvector(gl * others[a] * dr_dN[a], VD);
+      VD gh = reduce ? __builtin_convertvector(gxa * (T)M_PI, VD) : __builtin_convertvector(gxa, VD) * M_PI;
+      const double* row = cell + 3 * a;
+      gq[0] += gh * row[0];
+      gq[1] += gh * row[1];
+      gq[2] += gh * row[2];
+      VD* acc = cell_acc + (9 * s + 3 * a) * R + slot;
+      acc[0] += gh * q[0];
+      acc[R] += gh * q[1];
+      acc[2 * R] += gh * q[2];
+    }
+    if (lookup) {
+      for (int j = 0; j < W; ++j) {
+        if (e.flat[j] >= 0) {
+          if (gtable) gtable[e.flat[j]] += (double)gF[j];
+        } else {
+          gdef[slot][j] += (double)gF[j];
+        }
+      }
+    } else {
+      gdef[slot] += __builtin_convertvector(gF, VD);
+    }
+  }
+}
+
+// the lanes of the slot accumulators summed in slot-major order (the same for every lane count)
+template <class VD, int R>
+NB_INLINE double slot_sum(const VD* acc, int stride = 1) {
+  constexpr int W = sizeof(VD) / sizeof(double);
+  double t = 0;
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < W; ++j) t += acc[r * stride][j];
+  return t;
+}
+
 // Vector-Jacobian product over the paths [p_begin, p_end) (p_begin a multiple of kGroup):
 // grad_out (paths,) -> gradients of the cells (accumulated into g.cells, per thread), of q
 // (written), of N, default_F and the table (accumulated).  Sums over paths go through
@@ -304,12 +394,7 @@ NB_INLINE void backward_blocks(const Problem& p, const T* grad_out, Gradients& g
   typedef Block<T> B;
   typedef typename B::VT VT;
   typedef typename B::VD VD;
-  typedef typename B::MT MT;
   constexpr int W = B::W;
-  const bool lookup = p.table != nullptr;
-  const bool reduce = sizeof(T) == 4;
-  const T N[3] = {(T)p.n_cells[0], (T)p.n_cells[1], (T)p.n_cells[2]};
-  const T dF = (T)p.default_F;
   constexpr int R = kGroup / W;  // vectors per group
   static_assert(kGroup % W == 0, "the lane count divides the group");
   VD gN[3][R] = {};
@@ -322,70 +407,118 @@ NB_INLINE void backward_blocks(const Problem& p, const T* grad_out, Gradients& g
     load_q<T>(p, p0, q, &valid);
     VT gout = {};
     for (int j = 0; j < valid; ++j) gout[j] = grad_out[p0 + j];
-    VD gq[3] = {};
-    for (int64_t s = 0; s < p.steps; ++s) {
-      const double* cell = p.cells + 9 * s;
-      StepEval<T> e;
-      indices<T>(p, cell, q, e);
-      VT r[3], dr_dx[3], dr_dN[3];
-      for (int a = 0; a < 3; ++a) {
-        VT x = e.x[a];
-        VT sn, cn, sx, cx;
-        sincos_v<T, W>(x * N[a], &sn, &cn, true);
-        sincos_v<T, W>(x, &sx, &cx, true);
-        MT zero = is_zero<VT, MT>(x);
-        r[a] = select<VT, MT>(zero, splat<VT>(N[a]), sn / sx);
-        // d/dx sin(Nx)/sin(x) and d/dN; at x == 0 the value N is taken (dx: 0, dN: 1)
-        VT dx = (N[a] * cn) / sx - (sn / sx) * (cx / sx);
-        dr_dx[a] = select<VT, MT>(zero, splat<VT>(0), dx);
-        dr_dN[a] = select<VT, MT>(zero, splat<VT>(1), (x * cn) / sx);
-      }
-      VT latt = (r[0] * r[1]) * r[2];
-      VT F = lookup ? e.F : splat<VT>(dF);
-      VT F2 = F * F;
-      // d(F^2 latt^2)/d latt and /dF, times the incoming gradient
-      VT gl = gout * ((F2 + F2) * latt);
-      VT gF = gout * ((F + F) * (latt * latt));
-      const VT others[3] = {r[1] * r[2], r[0] * r[2], r[0] * r[1]};
-      for (int a = 0; a < 3; ++a) {
-        VT gxa = gl * others[a] * dr_dx[a];
-        gN[a][slot] += __builtin_convertvector(gl * others[a] * dr_dN[a], VD);
-        VD gh = reduce ? __builtin_convertvector(gxa * (T)M_PI, VD) : __builtin_convertvector(gxa, VD) * M_PI;
-        const double* row = cell + 3 * a;
-        gq[0] += gh * row[0];
-        gq[1] += gh * row[1];
-        gq[2] += gh * row[2];
-        VD* acc = cell_acc + (9 * s + 3 * a) * R + slot;
-        acc[0] += gh * q[0];
-        acc[R] += gh * q[1];
-        acc[2 * R] += gh * q[2];
-      }
-      if (lookup) {
-        for (int j = 0; j < W; ++j) {
-          if (e.flat[j] >= 0) {
-            if (g.table) g.table[e.flat[j]] += (double)gF[j];
-          } else {
-            gdef[slot][j] += (double)gF[j];
-          }
-        }
-      } else {
-        gdef[slot] += __builtin_convertvector(gF, VD);
-      }
-    }
+    VD gq[3];
+    path_vjp<T>(p, q, gout, slot, gN, gdef, cell_acc, g.table, gq);
     for (int c = 0; c < 3; ++c)
       for (int j = 0; j < valid; ++j) g.q[c * p.paths + p0 + j] = gq[c][j];
   }
-  for (int64_t i = 0; i < p.steps * 9; ++i) {
-    double t = 0;
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < W; ++j) t += cell_acc[i * R + r][j];
-    g.cells[i] += t;
+  for (int64_t i = 0; i < p.steps * 9; ++i) g.cells[i] += slot_sum<VD, R>(cell_acc + i * R);
+  for (int a = 0; a < 3; ++a) g.n_cells[a] += slot_sum<VD, R>(gN[a]);
+  g.default_F += slot_sum<VD, R>(gdef);
+}
+
+// Gradients of the pixel route's geometry (per thread, summed by the caller).
+struct PixelGradients {
+  double fdet[3] = {0, 0, 0}, sdet[3] = {0, 0, 0}, odet[3] = {0, 0, 0}, pix0[3] = {0, 0, 0};
+  double subpixel_m = 0;
+  double* source = nullptr;      // (sources, 3)
+  double* wavelength = nullptr;  // (sources,)
+};
+
+// Vector-Jacobian product of forward_pixel_blocks over the pixels [p_begin, p_end):
+// grad_out (pixels,) float64 = dL/d(pixel sum) -> the path gradients of path_vjp for every
+// path of the pixel (in the run dtype, as the path route's cast), then through
+// q = (d + s) / lambda, d = pos / |pos|, pos = fdet_coord fdet + sdet_coord sdet +
+// odet_coord odet + pix0 to the geometry.  scratch: (steps * 9 + (13 + 4 * sources)) * kGroup
+// doubles, aligned to the vector.
+template <class T>
+NB_INLINE void backward_pixel_blocks(const Problem& p, const PixelGeometry& geo, const double* grad_out, Gradients& g,
+                                     PixelGradients& pg, int64_t p_begin, int64_t p_end, typename Block<T>::VD* scratch) {
+  typedef Block<T> B;
+  typedef typename B::VT VT;
+  typedef typename B::VD VD;
+  constexpr int W = B::W;
+  constexpr int R = kGroup / W;
+  static_assert(kGroup % W == 0, "the lane count divides the group");
+  VD gN[3][R] = {};
+  VD gdef[R] = {};
+  VD* cell_acc = scratch;
+  VD* gvec = scratch + p.steps * 9 * R;   // fdet, sdet, odet, pix0 (3 each), subpixel: 13 * R
+  VD* gsrc = gvec + 13 * R;                // per source: 3 components and the wavelength: 4 * R
+  const int64_t n_scratch = (p.steps * 9 + 13 + 4 * geo.sources) * R;
+  for (int64_t i = 0; i < n_scratch; ++i) scratch[i] = VD{};
+  const double os = (double)geo.oversample;
+  const double half = geo.subpixel_m / 2.0;
+  for (int64_t p0 = p_begin; p0 < p_end; p0 += W) {
+    const int slot = (int)((p0 / W) % R);
+    const int valid = (int)((geo.pixels - p0) < W ? (geo.pixels - p0) : W);
+    VD fp, sp, gI = {};
+    for (int j = 0; j < W; ++j) {
+      const int64_t r = geo.pix[p0 + (j < valid ? j : valid - 1)];
+      fp[j] = (double)(r % geo.fpixels);
+      sp[j] = (double)(r / geo.fpixels);
+      if (j < valid) gI[j] = grad_out[p0 + j];  // padding lanes: no gradient
+    }
+    const VT gout = __builtin_convertvector(gI, VT);
+    for (int64_t t = 0; t < geo.layers; ++t) {
+      const double odet_coord = (double)t * geo.thickstep_m;
+      for (int64_t is = 0; is < geo.oversample; ++is) {
+        VD s_idx = sp * os + (double)is;
+        VD sdet_coord = splat<VD>(geo.subpixel_m) * s_idx + half;
+        for (int64_t jf = 0; jf < geo.oversample; ++jf) {
+          VD f_idx = fp * os + (double)jf;
+          VD fdet_coord = splat<VD>(geo.subpixel_m) * f_idx + half;
+          VD pos[3];
+          for (int c = 0; c < 3; ++c)
+            pos[c] = ((fdet_coord * geo.fdet[c] + sdet_coord * geo.sdet[c]) + odet_coord * geo.odet[c]) + geo.pix0[c];
+          VD air = sqrt_v(((pos[0] * pos[0] + pos[1] * pos[1]) + pos[2] * pos[2]));
+          VD d[3] = {pos[0] / air, pos[1] / air, pos[2] / air};
+          VD gd[3] = {};
+          for (int64_t r = 0; r < geo.sources; ++r) {
+            const double lam = geo.wavelength[r];
+            VD q[3];
+            for (int c = 0; c < 3; ++c) q[c] = (d[c] + geo.source[3 * r + c]) / lam;
+            VD gq[3];
+            path_vjp<T>(p, q, gout, slot, gN, gdef, cell_acc, g.table, gq);
+            VD* gs = gsrc + 4 * R * r + slot;
+            VD glam = {};
+            for (int c = 0; c < 3; ++c) {
+              VD gql = gq[c] / lam;  // d q_c / d (d_c or s_c) = 1 / lambda
+              gd[c] += gql;
+              gs[c * R] += gql;
+              glam -= gql * q[c];  // d q_c / d lambda = -q_c / lambda
+            }
+            gs[3 * R] += glam;
+          }
+          // d = pos / |pos|: d d / d pos = (I - d d^T) / |pos|
+          VD dg = (d[0] * gd[0] + d[1] * gd[1]) + d[2] * gd[2];
+          VD gpos[3];
+          for (int c = 0; c < 3; ++c) gpos[c] = (gd[c] - d[c] * dg) / air;
+          VD gsub = {};
+          for (int c = 0; c < 3; ++c) {
+            gvec[(0 + c) * R + slot] += gpos[c] * fdet_coord;
+            gvec[(3 + c) * R + slot] += gpos[c] * sdet_coord;
+            gvec[(6 + c) * R + slot] += gpos[c] * odet_coord;
+            gvec[(9 + c) * R + slot] += gpos[c];
+            // fdet_coord = subpixel (f_idx + 1/2): d / d subpixel = f_idx + 1/2
+            gsub += gpos[c] * (geo.fdet[c] * (f_idx + 0.5) + geo.sdet[c] * (s_idx + 0.5));
+          }
+          gvec[12 * R + slot] += gsub;
+        }
+      }
+    }
   }
-  for (int a = 0; a < 3; ++a)
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < W; ++j) g.n_cells[a] += gN[a][r][j];
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < W; ++j) g.default_F += gdef[r][j];
+  for (int64_t i = 0; i < p.steps * 9; ++i) g.cells[i] += slot_sum<VD, R>(cell_acc + i * R);
+  for (int a = 0; a < 3; ++a) g.n_cells[a] += slot_sum<VD, R>(gN[a]);
+  g.default_F += slot_sum<VD, R>(gdef);
+  double* dst[4] = {pg.fdet, pg.sdet, pg.odet, pg.pix0};
+  for (int v = 0; v < 4; ++v)
+    for (int c = 0; c < 3; ++c) dst[v][c] += slot_sum<VD, R>(gvec + (3 * v + c) * R);
+  pg.subpixel_m += slot_sum<VD, R>(gvec + 12 * R);
+  for (int64_t r = 0; r < geo.sources; ++r) {
+    for (int c = 0; c < 3; ++c) pg.source[3 * r + c] += slot_sum<VD, R>(gsrc + 4 * R * r + c * R);
+    pg.wavelength[r] += slot_sum<VD, R>(gsrc + 4 * R * r + 3 * R);
+  }
 }
 
 }  // namespace nbfused

@@ -170,6 +170,13 @@ def _put(name, cfg, t):
         cfg.detector.xbeam_mm, cfg.detector.ybeam_mm = t[0], t[1]
     elif name == "n_cells_real":
         cfg.crystal.n_cells = t
+    elif name == "pixel_size_mm":
+        cfg.detector.pixel_size_mm = t[0]
+    elif name == "rot_deg":
+        cfg.detector.rot_deg = t
+    elif name == "wavelength_A":
+        cfg.beam = copy.copy(cfg.beam)
+        cfg.beam.wavelength_A = t[0]
 
 
 GRAD_PARAMS = [
@@ -178,6 +185,10 @@ GRAD_PARAMS = [
     ("distance_mm", [60.0]),
     ("beam_centre_mm", [3.1, 4.2]),
     ("n_cells_real", [3.3, 4.1, 2.7]),
+    # the pixel route's own backward: sub-pixel size, detector vectors, wavelengths
+    ("pixel_size_mm", [1.5]),
+    ("rot_deg", [1.0, -2.0, 3.0]),
+    ("wavelength_A", [1.3]),
 ]
 
 
@@ -254,10 +265,20 @@ def test_fallback_without_the_extension():
 
 @needs_fused
 def test_results_do_not_depend_on_the_vector_width():
-    """Every instruction set this CPU has (SSE2 baseline, AVX2, AVX-512F: 2, 4, 8 float64 lanes)
-    gives the same forward sums and the same cell, q, N and default_F gradients, bit for bit."""
+    """The instruction sets with fused multiply-adds (AVX2+FMA: 4 float64 lanes, AVX-512F: 8)
+    give the same forward sums (path and pixel routes) and the same cell, q, N and default_F
+    gradients, bit for bit: the lane arithmetic is explicit, one path or pixel per lane.  The
+    SSE2 baseline (2 lanes, no FMA) rounds the polynomials' multiply-adds twice: within 1e-12
+    relative per element in float64 (about 2 ulp per sine, measured ~1e-15); in float32 within
+    1e-5 of each array's largest element (gradient elements near zero are differences of
+    large terms, so a per-element bound would measure their cancellation)."""
     mod = fused.module()
     cells, q = _inputs(steps=7, paths=77)
+    pix = np.arange(0, 77 * 5, 5, dtype=np.int64)
+    geom = dict(fpixels=17, oversample=2, layers=2, subpixel_m=5e-5, thickstep_m=1e-5, I_bg=0.25,
+                fdet=(0.0, 0.0, 1.0), sdet=(0.0, -1.0, 0.0), odet=(1.0, 0.0, 0.0), pix0=(0.1, 0.004, -0.003))
+    source = np.array([[-1.0, 0.0, 0.0], [-0.999, 0.0447, 0.0]])
+    wavelength = np.array([1.0e-10, 1.02e-10])
     results = {}
     try:
         for isa in ("baseline", "avx2", "avx512f"):
@@ -276,14 +297,24 @@ def test_results_do_not_depend_on_the_vector_width():
                     g = np.linspace(0.5, 1.5, q.shape[1]).astype(out[-1].dtype)
                     gc, gq, gn, gd, _ = bwd(*args, g, False, 2)
                     out += [gc, gq, np.array(gn), np.array([gd])]
+                    pixels = mod.pixels_f64 if dtype == torch.float64 else mod.pixels_f32
+                    out.append(pixels(args[0] * 1e3, args[2], args[3], args[4], args[5], args[6], pix, geom, source,
+                                      wavelength, 2))
             results[isa] = out
     finally:
         mod.use_isa("best")
     assert "baseline" in results
-    names = list(results)
-    for other in names[1:]:
-        for a, b in zip(results[names[0]], results[other]):
-            assert np.array_equal(a, b), f"{names[0]} and {other} differ"
+    fma = [name for name in ("avx2", "avx512f") if name in results]
+    for other in fma[1:]:
+        for a, b in zip(results[fma[0]], results[other]):
+            assert np.array_equal(a, b), f"{fma[0]} and {other} differ"
+    for name in fma:
+        for i, (a, b) in enumerate(zip(results["baseline"], results[name])):
+            if (i // 6) < 2:  # the float64 runs (forward, 4 gradients, pixels per dtype and lookup)
+                scale = np.maximum(np.abs(b), 1e-300 + np.abs(b).max() * 1e-12)
+                assert float(np.max(np.abs(a - b) / scale)) <= 1e-12, (name, i)
+            else:
+                assert float(np.max(np.abs(a - b))) <= 1e-5 * float(np.abs(b).max()), (name, i)
 
 
 def _ulp_error(ours: np.ndarray, exact: np.ndarray, dtype) -> np.ndarray:

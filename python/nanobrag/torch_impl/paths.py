@@ -181,7 +181,8 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
     S = os * os
     sub = torch.arange(os, device=ctx.device, dtype=dt)
     pos = _positions(plan, pix, sub.repeat(os), sub.repeat_interleave(os))  # slow-major sub-pixel order
-    airpath = torch.sqrt(pos[0] * pos[0] + pos[1] * pos[1] + pos[2] * pos[2])  # never 0: the sample is not on the detector
+    x, y, z = pos.unbind(0)  # (one backward node, not three full-size selects)
+    airpath = torch.sqrt(x * x + y * y + z * z)  # never 0: the sample is not on the detector
     diffracted = pos / airpath
 
     omega_raw = _omega_raw(plan, airpath)

@@ -171,9 +171,11 @@ class BatchRenderer:
         # the pixel route: the fused kernel forms the paths itself (no per-path tensors)
         det = plan.detector
         self.pixel_route = (
-            PIXEL_ROUTE and self.fused and not grad and not signed and not self.per_step
+            PIXEL_ROUTE and self.fused and not signed and not self.per_step
             and not det.curved and plan.dmin_m == 0.0 and plan.ctx.path_dtype == torch.float64
         )
+        if self.pixel_route:  # the graph keeps the per-pixel factors only
+            self.graph_bytes_per_pixel = _PIXEL_GRAPH_BYTES
         # paths per hot-kernel call (a compiled call always gets exactly this many, zero-padded)
         chunk = max(1, _target_elements(plan, compiled) // max(1, plan.cells_per_path))
         self.path_chunk = -(-chunk // PATH_BLOCK) * PATH_BLOCK
@@ -271,7 +273,9 @@ class BatchRenderer:
                 s_first = self._hot(self.tables.first, q_first, compiled=False)
                 old = sums.index_select(0, index.view(1))
                 sums = sums.index_copy(0, index.view(1), torch.where(present, s_first, old))
-            sums = torch.where(survive, sums, torch.zeros_like(sums)).to(inp.I_bg.dtype)
+            if plan.dmin_m > 0.0:  # (without a cut every path survives)
+                sums = torch.where(survive, sums, torch.zeros_like(sums))
+            sums = sums.to(inp.I_bg.dtype)
             I = sequential_sum(inp.I_bg, sums.view(P, -1))  # legacy order: I_bg, then the paths
             value = inp.scale * I / plan.steps * paths.capture_final * paths.polar_final * paths.omega_final
             return value.to(plan.ctx.dtype), paths.omega_sum, first_pos, switch_pos, None
@@ -346,6 +350,8 @@ class BatchRenderer:
 
 #: the fused kernel's pixel route where it applies (tests switch it off to compare routes)
 PIXEL_ROUTE = True
+#: graph bytes per pixel kept for backward by the pixel route (the per-pixel factors; with margin)
+_PIXEL_GRAPH_BYTES = 8 * 64
 
 #: paths per hot-kernel call are rounded up to a multiple of this (whole cache lines and
 #: vector blocks; the sums do not depend on it, see .ordered)
