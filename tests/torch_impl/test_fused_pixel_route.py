@@ -148,3 +148,28 @@ def test_pixel_kernel_refuses_malformed_buffers():
     with pytest.raises(ValueError, match="oversample"):
         mod.pixels_f64(cells, (1.0, 1.0, 1.0), 1.0, None, (0, 0, 0), (0, 0, 0), np.arange(3), dict(geom, oversample=0),
                        np.zeros((1, 3)), np.ones(1), 1)
+
+
+@needs_fused
+def test_reused_pixel_factors_change_nothing(monkeypatch):
+    """reuse_pixel_factors (dataset chunks): a second run with the same detector and beam takes
+    the kept factors and gives the same image bit for bit; another crystal orientation reuses
+    them too; another distance computes afresh (and equals an uncached run)."""
+    from nanobrag.torch_impl.paths import reuse_pixel_factors
+
+    cfg = _variant("oversample3_layers")
+    turned = dataclasses.replace(cfg, crystal=dataclasses.replace(cfg.crystal, misset_deg=(40.0, 5.0, -12.0)))
+    moved = dataclasses.replace(cfg, detector=dataclasses.replace(cfg.detector, distance_mm=75.0))
+    plain = {name: _image(c, "float64", True, monkeypatch)[0] for name, c in
+             (("cfg", cfg), ("turned", turned), ("moved", moved))}
+    with reuse_pixel_factors() as cache:
+        first = _image(cfg, "float64", True, monkeypatch)[0]
+        assert cache.hits == 0
+        again = _image(turned, "float64", True, monkeypatch)[0]
+        hits = cache.hits
+        assert hits > 0
+        other = _image(moved, "float64", True, monkeypatch)[0]
+        assert cache.hits == hits  # a new distance: no reuse
+    assert np.array_equal(first, plain["cfg"])
+    assert np.array_equal(again, plain["turned"])
+    assert np.array_equal(other, plain["moved"])

@@ -12,15 +12,17 @@ first path that survives the dmin cut -- unless the matching
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional
 
 import torch
 
 from .plan import Plan
 from .vectors import cross, dot, rotate_about_axis, unitize
 
-__all__ = ["PathBatch", "PixelFactors", "prepare_paths", "pixel_factors", "polarization_factor"]
+__all__ = ["PathBatch", "PixelFactors", "prepare_paths", "pixel_factors", "polarization_factor", "reuse_pixel_factors"]
 
 
 @dataclass
@@ -147,11 +149,84 @@ class PixelFactors:
     omega_sum: torch.Tensor  # (P,) legacy omega bookkeeping
 
 
-def pixel_factors(plan: Plan, pix: torch.Tensor) -> Optional[PixelFactors]:
+class _FactorCache:
+    """Pixel factors by (detector and beam values, pixel batch), least recently used first out."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.entries: "OrderedDict[tuple, Optional[PixelFactors]]" = OrderedDict()
+        self.bytes = 0
+        self.hits = 0
+
+    @staticmethod
+    def size(f: Optional[PixelFactors]) -> int:
+        if f is None:
+            return 0
+        return sum(t.numel() * t.element_size() for t in (f.omega_final, f.capture_final, f.polar_final, f.omega_sum))
+
+    def get(self, key):
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            self.hits += 1
+            return True, self.entries[key]
+        return False, None
+
+    def put(self, key, value) -> None:
+        self.entries[key] = value
+        self.bytes += self.size(value)
+        while self.bytes > self.max_bytes and len(self.entries) > 1:
+            _, old = self.entries.popitem(last=False)
+            self.bytes -= self.size(old)
+
+
+_CACHE: List[_FactorCache] = []
+
+
+@contextmanager
+def reuse_pixel_factors(max_bytes: int = 256 * 1024**2):
+    """Within the block, :func:`pixel_factors` keeps its results (up to ``max_bytes``) and
+    returns them again for a batch of the same pixels with the same detector and beam values
+    -- the shots of a dataset chunk differ in the crystal only.  The key holds every value
+    the factors depend on, so a changed detector or beam computes afresh; runs with
+    gradients on those values never use it."""
+    cache = _FactorCache(max_bytes)
+    _CACHE.append(cache)
+    try:
+        yield cache
+    finally:
+        _CACHE.remove(cache)
+
+
+def _factor_key(plan: Plan, batch_key) -> Optional[tuple]:
+    det, src = plan.detector, plan.sources
+    tensors = (det.fdet, det.sdet, det.odet, det.pix0, det.pixel_size, det.close_distance, det.polar, src.position[:1])
+    if any(t.requires_grad for t in tensors):
+        return None
+    layers = plan.layers
+    return (
+        batch_key, det.fpixels, bool(det.point_pixel), bool(plan.nopolar), float(plan.kahn), plan.layer_count,
+        plan.subpixel_count, plan.oversample, float(layers.thick_m), float(layers.thickstep_m), float(layers.mu_per_m),
+        str(plan.ctx.path_dtype), str(plan.ctx.device), tuple(tuple(t.reshape(-1).tolist()) for t in tensors),
+    )
+
+
+def pixel_factors(plan: Plan, pix: torch.Tensor, batch_key=None) -> Optional[PixelFactors]:
     """The factors :func:`prepare_paths` gives a pixel, from its first sub-pixel only (the
     same elementwise operations, so the same values), for runs without a dmin cut, curved
     detector or per-step factors; None when a pixel's first path has a zero polarization
     factor (the legacy rule then looks further: the caller takes :func:`prepare_paths`)."""
+    key = _factor_key(plan, batch_key) if (_CACHE and batch_key is not None) else None
+    if key is not None:
+        found, value = _CACHE[-1].get(key)
+        if found:
+            return value
+    value = _pixel_factors(plan, pix)
+    if key is not None:
+        _CACHE[-1].put(key, value)
+    return value
+
+
+def _pixel_factors(plan: Plan, pix: torch.Tensor) -> Optional[PixelFactors]:
     ctx, det = plan.ctx, plan.detector
     dt = ctx.path_dtype
     P, T, S = pix.shape[0], plan.layer_count, plan.subpixel_count

@@ -245,9 +245,10 @@ class BatchRenderer:
             head = self._path_batch(pix[:1], batch_key + ("head",), first_pos, switch_pos)
             first_pos, switch_pos = head[2], head[3]
             pix = pix[1:]
+            batch_key = batch_key + ("after head",)
             if pix.shape[0] == 0:
                 return head
-        factors = pixel_factors(plan, pix)
+        factors = pixel_factors(plan, pix, batch_key)
         if factors is None:  # a zero polarization factor: the legacy search over the paths
             rest = self._path_batch(pix, batch_key + ("rest",), first_pos, switch_pos)
         else:
