@@ -63,8 +63,12 @@ def frames(out: Path) -> np.ndarray:
 def warm_cluster(n_workers: int):
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           env={"OMP_NUM_THREADS": "1"}, silence_logs=logging.ERROR)
+    import dask
+    from nanobrag.dataset.execute import WORKER_CONFIG
+
+    with dask.config.set(WORKER_CONFIG):  # the settings of the clusters nanobrag.dataset starts
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               env={"OMP_NUM_THREADS": "1"}, silence_logs=logging.ERROR)
     client = Client(cluster)
     tiny = spec_for(8, 1, "torch", 1, n_cells=1)
 

@@ -11,6 +11,10 @@
 #include <cstdint>
 #include <type_traits>
 
+#ifdef NB_FMA
+#include <immintrin.h>
+#endif
+
 namespace nbfused {
 
 #define NB_INLINE static inline __attribute__((always_inline))
@@ -83,134 +87,224 @@ struct RoundConst<float> {
 
 template <class V, class T>
 NB_INLINE V rint_small(V v) {
-  volatile T c = RoundConst<T>::value;  // volatile: a constant the compiler may not fold away
-  T k = c;
+  // (without fast-math the compiler keeps (v + k) - k as written: IEEE forbids folding it)
+  const V k = splat<V>(RoundConst<T>::value);
   return (v + k) - k;
 }
 
-// Reduction constants: pi/2 = P1 + P2 + P3, P1 and P2 with few significant bits so that
-// n * P1 and n * P2 are exact for |n| below the limit; then r = x - n pi/2 is accurate to
-// about an ulp of r (Cody and Waite).  Beyond the limit a lane is recomputed with the C
-// library's scalar sin/cos (as accurate; per lane, so still width independent).
+// a * b + c: one fused multiply-add (one rounding) where the instruction set has it
+// (NB_FMA: the AVX2+FMA and AVX-512 builds, which therefore agree bit for bit), else a
+// multiplication and an addition (the SSE2 baseline: last-bit differences, stated in the spec).
+template <class V>
+NB_INLINE V mul_add(V a, V b, V c) {
+#ifdef NB_FMA
+  // the instructions themselves (GCC 12 at -O3 miscompiled the lane loop of __builtin_fma
+  // inside the AVX-512 step loop: wrong sums, found by the tests)
+  typedef typename std::remove_reference<decltype(a[0])>::type T;
+  constexpr bool dbl = std::is_same<T, double>::value;
+#if NB_VEC_BYTES >= 64
+  if constexpr (sizeof(V) == 64 && dbl) return (V)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
+  if constexpr (sizeof(V) == 64 && !dbl) return (V)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#endif
+  if constexpr (sizeof(V) == 32 && dbl) return (V)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
+  if constexpr (sizeof(V) == 32 && !dbl) return (V)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+  if constexpr (sizeof(V) == 16 && dbl) return (V)_mm_fmadd_pd((__m128d)a, (__m128d)b, (__m128d)c);
+  if constexpr (sizeof(V) == 16 && !dbl) return (V)_mm_fmadd_ps((__m128)a, (__m128)b, (__m128)c);
+  constexpr int n = sizeof(V) / sizeof(T);
+  V r;
+  for (int j = 0; j < n; ++j) r[j] = dbl ? __builtin_fma(a[j], b[j], c[j]) : __builtin_fmaf(a[j], b[j], c[j]);
+  return r;
+#else
+  return a * b + c;
+#endif
+}
+
+// the lowest bit of each lane of t moved to the sign bit (unsigned: a shift into the sign bit
+// of a signed integer is undefined behaviour before C++20)
+template <class V, class M>
+NB_INLINE M parity_sign(V t, int shift) {
+  typedef typename std::make_unsigned<typename std::remove_reference<decltype(M{}[0])>::type>::type U;
+  typedef U UV __attribute__((vector_size(sizeof(M))));
+  return (M)(((UV)t) << (U)shift);
+}
+
+// ---------------------------------------------------------------------------------------
+// sin alone, for the forward pass: reduction by multiples of pi (not pi/2), so one odd
+// polynomial on |r| <= pi/2 serves every lane, and the sign is the parity of n.  About a
+// third of the operations of sincos_v.  Within about an ulp of the exact value (Taylor
+// through r^21 / r^13: truncation below 2e-18 / 7e-10 relative on |r| <= pi/2).
 template <class T>
-struct Trig;
+struct TrigPi;
 template <>
-struct Trig<double> {
-  static constexpr double two_over_pi = 0x1.45f306dc9c883p-1;
-  static constexpr double p1 = 0x1.921fb54400000p+0;  // 33 bits
-  static constexpr double p2 = 0x1.0b4611a600000p-34; // 33 bits
-  static constexpr double p3 = 0x1.3198a2e037073p-69;
-  static constexpr double limit = 823549.0;  // |x| < 2^19 pi/2: |n| < 2^20 keeps n*P1, n*P2 exact
+struct TrigPi<double> {
+  static constexpr double inv_pi = 0x1.45f306dc9c883p-2;
+  static constexpr double p1 = 0x1.921fb54400000p+1;  // 33 bits: n * p1 exact for |n| < 2^20
+  static constexpr double p2 = 0x1.0b4611a600000p-33; // 33 bits
+  static constexpr double p3 = 0x1.3198a2e037073p-68;
+  static constexpr double limit = 3.2e6;  // |x| < limit: |n| < 2^20
+  static constexpr int sign_shift = 63;
 };
 template <>
-struct Trig<float> {
-  static constexpr float two_over_pi = 0x1.45f306p-1f;
-  static constexpr float p1 = 0x1.92p+0f;      // 8 bits
-  static constexpr float p2 = 0x1.fb4p-12f;    // 12 bits
-  static constexpr float p3 = 0x1.4442d2p-24f;
-  static constexpr float limit = 3200.0f;      // |n| < 2^11
+struct TrigPi<float> {
+  static constexpr float inv_pi = 0x1.45f306p-2f;
+  static constexpr float p1 = 0x1.92p+1f;      // 8 bits: n * p1 exact for |n| < 2^11
+  static constexpr float p2 = 0x1.fb4p-11f;    // 12 bits
+  static constexpr float p3 = 0x1.4442d2p-23f;
+  static constexpr float limit = 6400.0f;      // |n| < 2^11
+  static constexpr int sign_shift = 31;
 };
 
-// Taylor coefficients 1/n! with alternating signs: on |r| <= pi/4 the truncation error is
-// below 1e-19 (float64: sin to r^17, cos to r^16) and 1e-9 (float32: sin to r^9, cos to r^10),
-// far below half an ulp, so the result is within about one ulp of the exact value.
 template <class T>
-struct Poly;
+struct PolyPi;
 template <>
-struct Poly<double> {
+struct PolyPi<double> {
   template <class V>
-  NB_INLINE V sin_r(V r, V r2) {
-    V p = splat<V>(1.0 / 355687428096000.0);  // 1/17!
-    p = p * r2 - 1.0 / 1307674368000.0;        // 1/15!
-    p = p * r2 + 1.0 / 6227020800.0;           // 1/13!
-    p = p * r2 - 1.0 / 39916800.0;             // 1/11!
-    p = p * r2 + 1.0 / 362880.0;               // 1/9!
-    p = p * r2 - 1.0 / 5040.0;
-    p = p * r2 + 1.0 / 120.0;
-    p = p * r2 - 1.0 / 6.0;
-    return r + (r * r2) * p;
-  }
-  template <class V>
-  NB_INLINE V cos_r(V r2) {
-    V p = splat<V>(1.0 / 20922789888000.0);    // 1/16!
-    p = p * r2 - 1.0 / 87178291200.0;          // 1/14!
-    p = p * r2 + 1.0 / 479001600.0;            // 1/12!
-    p = p * r2 - 1.0 / 3628800.0;              // 1/10!
-    p = p * r2 + 1.0 / 40320.0;                // 1/8!
-    p = p * r2 - 1.0 / 720.0;
-    p = p * r2 + 1.0 / 24.0;
-    // 1 - r2/2 + r2^2 p: the small correction added last
+  NB_INLINE V cos_r(V r) {
+    V r2 = r * r;
+    V p = splat<V>(-1.0 / 1124000727777607680000.0);  // -1/22!
+    p = mul_add(p, r2, splat<V>(1.0 / 2432902008176640000.0));          // 1/20!
+    p = mul_add(p, r2, splat<V>(-1.0 / 6402373705728000.0));             // 1/18!
+    p = mul_add(p, r2, splat<V>(1.0 / 20922789888000.0));               // 1/16!
+    p = mul_add(p, r2, splat<V>(-1.0 / 87178291200.0));                  // 1/14!
+    p = mul_add(p, r2, splat<V>(1.0 / 479001600.0));                    // 1/12!
+    p = mul_add(p, r2, splat<V>(-1.0 / 3628800.0));                      // 1/10!
+    p = mul_add(p, r2, splat<V>(1.0 / 40320.0));
+    p = mul_add(p, r2, splat<V>(-1.0 / 720.0));
+    p = mul_add(p, r2, splat<V>(1.0 / 24.0));
     V h = r2 * 0.5;
-    return (1.0 - h) + (r2 * r2 * p);
+    return mul_add(r2 * r2, p, 1.0 - h);
+  }
+  template <class V>
+  NB_INLINE V sin_r(V r) {
+    V r2 = r * r;
+    V p = splat<V>(-1.0 / 51090942171709440000.0);  // -1/21!
+    p = mul_add(p, r2, splat<V>(1.0 / 121645100408832000.0));         // 1/19!
+    p = mul_add(p, r2, splat<V>(-1.0 / 355687428096000.0));            // 1/17!
+    p = mul_add(p, r2, splat<V>(1.0 / 1307674368000.0));              // 1/15!
+    p = mul_add(p, r2, splat<V>(-1.0 / 6227020800.0));                 // 1/13!
+    p = mul_add(p, r2, splat<V>(1.0 / 39916800.0));                   // 1/11!
+    p = mul_add(p, r2, splat<V>(-1.0 / 362880.0));                     // 1/9!
+    p = mul_add(p, r2, splat<V>(1.0 / 5040.0));
+    p = mul_add(p, r2, splat<V>(-1.0 / 120.0));
+    p = mul_add(p, r2, splat<V>(1.0 / 6.0));
+    return mul_add(-(r * r2), p, r);
   }
 };
 template <>
-struct Poly<float> {
+struct PolyPi<float> {
   template <class V>
-  NB_INLINE V sin_r(V r, V r2) {
-    V p = splat<V>(1.0f / 362880.0f);
-    p = p * r2 - 1.0f / 5040.0f;
-    p = p * r2 + 1.0f / 120.0f;
-    p = p * r2 - 1.0f / 6.0f;
-    return r + (r * r2) * p;
+  NB_INLINE V cos_r(V r) {
+    V r2 = r * r;
+    V p = splat<V>(-1.0f / 87178291200.0f);  // -1/14!
+    p = mul_add(p, r2, splat<V>(1.0f / 479001600.0f));
+    p = mul_add(p, r2, splat<V>(-1.0f / 3628800.0f));
+    p = mul_add(p, r2, splat<V>(1.0f / 40320.0f));
+    p = mul_add(p, r2, splat<V>(-1.0f / 720.0f));
+    p = mul_add(p, r2, splat<V>(1.0f / 24.0f));
+    V h = r2 * 0.5f;
+    return mul_add(r2 * r2, p, 1.0f - h);
   }
   template <class V>
-  NB_INLINE V cos_r(V r2) {
-    V p = splat<V>(-1.0f / 3628800.0f);
-    p = p * r2 + 1.0f / 40320.0f;
-    p = p * r2 - 1.0f / 720.0f;
-    p = p * r2 + 1.0f / 24.0f;
-    V h = r2 * 0.5f;
-    return (1.0f - h) + (r2 * r2 * p);
+  NB_INLINE V sin_r(V r) {
+    V r2 = r * r;
+    V p = splat<V>(-1.0f / 6227020800.0f);  // -1/13!
+    p = mul_add(p, r2, splat<V>(1.0f / 39916800.0f));
+    p = mul_add(p, r2, splat<V>(-1.0f / 362880.0f));
+    p = mul_add(p, r2, splat<V>(1.0f / 5040.0f));
+    p = mul_add(p, r2, splat<V>(-1.0f / 120.0f));
+    p = mul_add(p, r2, splat<V>(1.0f / 6.0f));
+    return mul_add(-(r * r2), p, r);
   }
 };
 
-// sin and cos of every lane (NaN for non-finite lanes, like the C library).
-template <class T, int W>
-NB_INLINE void sincos_v(typename VecT<T, W>::type x, typename VecT<T, W>::type* s_out,
-                        typename VecT<T, W>::type* c_out, bool want_cos) {
+// sin of every lane with |x| < TrigPi<T>::limit (other lanes: any value, and their bit is set
+// in *big, to be redone by sin_checked).  small: the caller guarantees |x| <= pi/2 (n = 0).
+template <class T, int W, bool small = false>
+NB_INLINE typename VecT<T, W>::type sin_v(typename VecT<T, W>::type x, typename MaskT<T, W>::type* big) {
   typedef typename VecT<T, W>::type V;
   typedef typename MaskT<T, W>::type M;
-  typedef Trig<T> K;
-  V n = rint_small<V, T>(x * K::two_over_pi);
-  V r = ((x - n * K::p1) - n * K::p2) - n * K::p3;
-  V r2 = r * r;
-  V s = Poly<T>::sin_r(r, r2);
-  V c = Poly<T>::cos_r(r2);
-  // quadrant n mod 4 in {0, 1, 2, 3}, exact in floating point
-  V quarter = n * (T)0.25;
-  V fq = rint_small<V, T>(quarter);
-  fq = fq - select<V, M>(fq > quarter, splat<V>(1), splat<V>(0));  // floor(n / 4)
-  V q = n - fq * (T)4;
-  // (q is an exact integer; GCC 12 compiles ordered < and > of two vectors to vector
-  // compares, but scalarizes == and any comparison with a scalar operand)
-  M odd = ((q > splat<V>(0.5)) & (q < splat<V>(1.5))) | (q > splat<V>(2.5));
-  const M sign = (M)splat<V>((T)-0.0);
-  V sv = select<V, M>(odd, c, s);
-  M sneg = q > splat<V>(1.5);
-  *s_out = (V)((M)sv ^ (sneg & sign));
-  if (want_cos) {
-    V cv = select<V, M>(odd, s, c);
-    M cneg = (q > splat<V>(0.5)) & (q < splat<V>(2.5));
-    *c_out = (V)((M)cv ^ (cneg & sign));
+  typedef TrigPi<T> K;
+  const M signbit = (M)splat<V>((T)-0.0);
+  V ax = (V)((M)x & ~signbit);
+  if (small) {
+    *big |= ~(M)(ax < splat<V>((T)2));  // (a caller's broken promise: NaN, huge indices)
+    return PolyPi<T>::template sin_r<V>(x);
   }
-  // lanes beyond the exact-reduction range (or NaN/inf): the scalar C library
-  V ax = (V)((M)x & ~sign);
-  M big = ~(ax < splat<V>(K::limit));
-  typedef typename std::remove_reference<decltype(big[0])>::type I;
-  I lanes[W];
-  __builtin_memcpy(lanes, &big, sizeof(big));
-  I any = 0;
-  for (int j = 0; j < W; ++j) any |= lanes[j];
-  if (__builtin_expect(any != 0, 0)) {
-    for (int j = 0; j < W; ++j) {
-      if (big[j]) {
-        double xd = (double)x[j];
-        (*s_out)[j] = (T)std::sin(xd);
-        if (want_cos) (*c_out)[j] = (T)std::cos(xd);
-      }
+  const V magic = splat<V>(RoundConst<T>::value);
+  V t = x * K::inv_pi + magic;  // rounds x / pi to the integer n; n's parity is t's lowest bit
+  V n = t - magic;
+  V r = mul_add(-n, splat<V>(K::p3), mul_add(-n, splat<V>(K::p2), mul_add(-n, splat<V>(K::p1), x)));
+  V s = PolyPi<T>::template sin_r<V>(r);
+  const M sign = parity_sign<V, M>(t, K::sign_shift);
+  *big |= ~(M)(ax < splat<V>(K::limit));  // also NaN and inf
+  return (V)((M)s ^ sign);
+}
+
+// sin_v with the lanes beyond its range (and NaN/inf) from the C library's sin, per lane.
+template <class T, int W, bool small = false>
+NB_INLINE typename VecT<T, W>::type sin_checked(typename VecT<T, W>::type x) {
+  typedef typename MaskT<T, W>::type M;
+  M big = {};
+  auto s = sin_v<T, W, small>(x, &big);
+  for (int j = 0; j < W; ++j)
+    if (big[j]) s[j] = (T)std::sin((double)x[j]);
+  return s;
+}
+
+// sin and cos of every lane for the backward pass: the reduction of sin_v, cos x =
+// (-1)^n cos r.  cos r near r = +-pi/2 is accurate to about an ulp of 1 (absolute), enough
+// for derivatives.  Lanes beyond the range flag *big (redo with sincos_checked).
+template <class T, int W>
+NB_INLINE void sincos_pi(typename VecT<T, W>::type x, typename VecT<T, W>::type* s_out,
+                         typename VecT<T, W>::type* c_out, typename MaskT<T, W>::type* big) {
+  typedef typename VecT<T, W>::type V;
+  typedef typename MaskT<T, W>::type M;
+  typedef TrigPi<T> K;
+  const M signbit = (M)splat<V>((T)-0.0);
+  V ax = (V)((M)x & ~signbit);
+  const V magic = splat<V>(RoundConst<T>::value);
+  V t = x * K::inv_pi + magic;
+  V n = t - magic;
+  V r = mul_add(-n, splat<V>(K::p3), mul_add(-n, splat<V>(K::p2), mul_add(-n, splat<V>(K::p1), x)));
+  const M sign = parity_sign<V, M>(t, K::sign_shift);
+  *s_out = (V)((M)PolyPi<T>::template sin_r<V>(r) ^ sign);
+  *c_out = (V)((M)PolyPi<T>::template cos_r<V>(r) ^ sign);
+  *big |= ~(M)(ax < splat<V>(K::limit));
+}
+
+// sincos_pi with the lanes beyond its range from the C library, per lane.
+template <class T, int W>
+NB_INLINE void sincos_checked(typename VecT<T, W>::type x, typename VecT<T, W>::type* s_out,
+                              typename VecT<T, W>::type* c_out) {
+  typename MaskT<T, W>::type big = {};
+  sincos_pi<T, W>(x, s_out, c_out, &big);
+  for (int j = 0; j < W; ++j) {
+    if (big[j]) {
+      (*s_out)[j] = (T)std::sin((double)x[j]);
+      (*c_out)[j] = (T)std::cos((double)x[j]);
     }
   }
+}
+
+// square root lane by lane (correctly rounded, like torch.sqrt)
+template <class V>
+NB_INLINE V sqrt_v(V x) {
+  constexpr int n = sizeof(V) / sizeof(x[0]);
+  V r;
+  for (int j = 0; j < n; ++j) r[j] = __builtin_sqrt(x[j]);
+  return r;
+}
+
+// whether any lane of a mask is set
+template <class M>
+NB_INLINE bool any_lane(M m) {
+  constexpr int n = sizeof(M) / sizeof(m[0]);
+  typedef typename std::remove_reference<decltype(m[0])>::type I;
+  I lanes[n];
+  __builtin_memcpy(lanes, &m, sizeof(m));
+  I acc = 0;
+  for (int j = 0; j < n; ++j) acc |= lanes[j];
+  return acc != 0;
 }
 
 }  // namespace nbfused

@@ -25,13 +25,14 @@ from .config import Config
 
 __all__ = ["choose_engine", "C_RATE", "TORCH_RATE", "TORCH_START_S"]
 
-#: pixel-steps per second per thread (timing_1024, 2-thread figures / 2)
+#: pixel-steps per second per thread (timing_1024, 2-thread figures / 2; the fused kernel's
+#: rate rounded down from 200 M/s per thread so that its path route, 0.6x, is covered)
 C_RATE = 7.5e6
-TORCH_RATE = {"fused": 4.0e7, "eager": 3.0e7}
+TORCH_RATE = {"fused": 1.2e8, "eager": 3.0e7}
 #: import torch, seconds (measured 1.5-2.6 s)
 TORCH_START_S = 2.0
-#: per-run cost of the torch engine beyond the hot loop (plan, per-path geometry), seconds
-TORCH_RUN_S = 0.3
+#: per-run cost of the torch engine beyond the hot loop (plan, per-pixel factors), seconds
+TORCH_RUN_S = 0.15
 
 
 def _has_tensor(obj, depth: int = 0) -> bool:

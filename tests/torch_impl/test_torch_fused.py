@@ -170,6 +170,13 @@ def _put(name, cfg, t):
         cfg.detector.xbeam_mm, cfg.detector.ybeam_mm = t[0], t[1]
     elif name == "n_cells_real":
         cfg.crystal.n_cells = t
+    elif name == "pixel_size_mm":
+        cfg.detector.pixel_size_mm = t[0]
+    elif name == "rot_deg":
+        cfg.detector.rot_deg = t
+    elif name == "wavelength_A":
+        cfg.beam = copy.copy(cfg.beam)
+        cfg.beam.wavelength_A = t[0]
 
 
 GRAD_PARAMS = [
@@ -178,6 +185,10 @@ GRAD_PARAMS = [
     ("distance_mm", [60.0]),
     ("beam_centre_mm", [3.1, 4.2]),
     ("n_cells_real", [3.3, 4.1, 2.7]),
+    # the pixel route's own backward: sub-pixel size, detector vectors, wavelengths
+    ("pixel_size_mm", [1.5]),
+    ("rot_deg", [1.0, -2.0, 3.0]),
+    ("wavelength_A", [1.3]),
 ]
 
 
@@ -254,10 +265,20 @@ def test_fallback_without_the_extension():
 
 @needs_fused
 def test_results_do_not_depend_on_the_vector_width():
-    """Every instruction set this CPU has (SSE2 baseline, AVX2, AVX-512F: 2, 4, 8 float64 lanes)
-    gives the same forward sums and the same cell, q, N and default_F gradients, bit for bit."""
+    """The instruction sets with fused multiply-adds (AVX2+FMA: 4 float64 lanes, AVX-512F: 8)
+    give the same forward sums (path and pixel routes) and the same cell, q, N and default_F
+    gradients, bit for bit: the lane arithmetic is explicit, one path or pixel per lane.  The
+    SSE2 baseline (2 lanes, no FMA) rounds the polynomials' multiply-adds twice: within 1e-12
+    relative per element in float64 (about 2 ulp per sine, measured ~1e-15); in float32 within
+    1e-5 of each array's largest element (gradient elements near zero are differences of
+    large terms, so a per-element bound would measure their cancellation)."""
     mod = fused.module()
     cells, q = _inputs(steps=7, paths=77)
+    pix = np.arange(0, 77 * 5, 5, dtype=np.int64)
+    geom = dict(fpixels=17, oversample=2, layers=2, subpixel_m=5e-5, thickstep_m=1e-5, I_bg=0.25,
+                fdet=(0.0, 0.0, 1.0), sdet=(0.0, -1.0, 0.0), odet=(1.0, 0.0, 0.0), pix0=(0.1, 0.004, -0.003))
+    source = np.array([[-1.0, 0.0, 0.0], [-0.999, 0.0447, 0.0]])
+    wavelength = np.array([1.0e-10, 1.02e-10])
     results = {}
     try:
         for isa in ("baseline", "avx2", "avx512f"):
@@ -276,11 +297,68 @@ def test_results_do_not_depend_on_the_vector_width():
                     g = np.linspace(0.5, 1.5, q.shape[1]).astype(out[-1].dtype)
                     gc, gq, gn, gd, _ = bwd(*args, g, False, 2)
                     out += [gc, gq, np.array(gn), np.array([gd])]
+                    pixels = mod.pixels_f64 if dtype == torch.float64 else mod.pixels_f32
+                    out.append(pixels(args[0] * 1e3, args[2], args[3], args[4], args[5], args[6], pix, geom, source,
+                                      wavelength, 2))
             results[isa] = out
     finally:
         mod.use_isa("best")
     assert "baseline" in results
-    names = list(results)
-    for other in names[1:]:
-        for a, b in zip(results[names[0]], results[other]):
-            assert np.array_equal(a, b), f"{names[0]} and {other} differ"
+    fma = [name for name in ("avx2", "avx512f") if name in results]
+    for other in fma[1:]:
+        for a, b in zip(results[fma[0]], results[other]):
+            assert np.array_equal(a, b), f"{fma[0]} and {other} differ"
+    for name in fma:
+        for i, (a, b) in enumerate(zip(results["baseline"], results[name])):
+            if (i // 6) < 2:  # the float64 runs (forward, 4 gradients, pixels per dtype and lookup)
+                scale = np.maximum(np.abs(b), 1e-300 + np.abs(b).max() * 1e-12)
+                assert float(np.max(np.abs(a - b) / scale)) <= 1e-12, (name, i)
+            else:
+                assert float(np.max(np.abs(a - b))) <= 1e-5 * float(np.abs(b).max()), (name, i)
+
+
+def _ulp_error(ours: np.ndarray, exact: np.ndarray, dtype) -> np.ndarray:
+    """|ours - exact| in units of the last place of exact (at least the smallest normal's)."""
+    exact_t = exact.astype(dtype)
+    ulp = np.spacing(np.maximum(np.abs(exact_t), np.finfo(dtype).tiny)).astype(np.float64)
+    return np.abs(ours.astype(np.float64) - exact) / ulp
+
+
+def _sin_arguments(dtype) -> np.ndarray:
+    rng = np.random.default_rng(11)
+    top = 3.0e6 if dtype == np.float64 else 6.0e3
+    near_pi = np.arange(1, 4000) * math.pi  # the reduction's hard case: results near 0
+    x = np.concatenate([
+        rng.uniform(-top, top, 20000),
+        rng.uniform(-4, 4, 20000),
+        near_pi, -near_pi, np.nextafter(near_pi, 0), np.nextafter(near_pi, np.inf),
+        [0.0, -0.0, 1e-300, -1e-30, math.pi / 2, 1.5707964, 3.2e6, 5e6, 1e12, np.inf, -np.inf, np.nan],
+    ])
+    return x.astype(dtype)
+
+
+@needs_fused
+def test_kernel_sine_within_an_ulp_of_the_exact_value():
+    """The forward sine (reduction by multiples of pi, one Taylor polynomial): float64 within
+    2 ulp of the correctly rounded sine (mpmath at 60 digits).  float32 within 2 float32 ulp,
+    except next to the multiples of pi, where its reduction's three-part pi (44 bits, the usual
+    single-precision constants) leaves an absolute error below |x| 2^-42 -- far below the
+    uncertainty |x| 2^-24 of a float32 argument itself.  Lanes beyond the reduction's range,
+    inf and NaN take the C library's sine."""
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 60
+    mod = fused.module()
+    for dtype, fn in ((np.float64, mod.sin_f64), (np.float32, mod.sin_f32)):
+        x = _sin_arguments(dtype)
+        ours = fn(x)
+        finite = np.isfinite(x)
+        exact = np.array([float(mpmath.sin(mpmath.mpf(float(v)))) for v in x[finite]])
+        err = _ulp_error(ours[finite], exact, dtype)
+        if dtype == np.float32:
+            absolute = np.abs(ours[finite].astype(np.float64) - exact)
+            err = np.where(absolute <= np.abs(x[finite].astype(np.float64)) * 2.0**-42, 0.0, err)
+        assert err.max() <= 2.0, (dtype, float(err.max()), float(x[finite][np.argmax(err)]))
+        assert np.isnan(ours[~finite]).all()
+        # the promise |x| <= pi/2 skips the reduction and gives the same values there
+        small = x[finite & (np.abs(x) <= dtype(math.pi / 2))]
+        assert np.array_equal(fn(small, True), fn(small))

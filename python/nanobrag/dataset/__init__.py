@@ -7,6 +7,8 @@ shot.  Every shot is a pure function of (description, shot index)
 bytes whatever the number of workers, their order or retries, and a killed
 run resumes where it stopped.  See docs/datasets.md.
 """
+import hdf5plugin  # noqa: F401  (registers the bitshuffle-LZ4 filter the chunk files use)
+
 from .spec import DatasetSpec, SpecError, Vary, load_spec, spec_from_dict
 from .variation import (ShotParameters, shot_args, shot_command, shot_config, shot_parameters, source_file_text,
                         source_rows)

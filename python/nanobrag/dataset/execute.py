@@ -180,6 +180,15 @@ def run(
     return report
 
 
+#: dask settings of the LocalCluster's workers: no MALLOC_TRIM_THRESHOLD_ (see
+#: render.undo_malloc_trim) and no statistical profiler (a stack sample every 10 ms in each
+#: worker, CPU time taken from the shots)
+WORKER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
+
+
 def _run_distributed(spec, folder, missing, finished, client, scheduler, workers, threads_per_worker, ready) -> None:
     try:
         from distributed import Client, LocalCluster, as_completed
@@ -196,8 +205,7 @@ def _run_distributed(spec, folder, missing, finished, client, scheduler, workers
             env = {k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
             import dask
 
-            # no MALLOC_TRIM_THRESHOLD_ for our workers (see render.undo_malloc_trim)
-            with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            with dask.config.set(WORKER_CONFIG):
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                                        env=env, silence_logs=logging.ERROR)
             client = own_client = Client(cluster)

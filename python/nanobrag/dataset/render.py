@@ -86,6 +86,13 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
+def _shared_detector():
+    """The torch engine's per-pixel factor reuse (a no-op context when torch_impl is unused)."""
+    from ..torch_impl.paths import reuse_pixel_factors
+
+    return reuse_pixel_factors()
+
+
 def render_chunk(spec: DatasetSpec, chunk: Chunk, out_dir: str, nthreads: Optional[int] = None) -> Dict[str, Any]:
     """Render the shots of ``chunk``, write ``out_dir/chunk.file``; return a small summary.
 
@@ -104,44 +111,46 @@ def render_chunk(spec: DatasetSpec, chunk: Chunk, out_dir: str, nthreads: Option
     wavelengths: List[float] = []
     phis: List[float] = []
     first = None
-    for shot in chunk.shots:
-        p = shot_parameters(spec, shot, base)
-        config = shot_config(spec, shot, p)
-        config.device = worker_device(config.device)
-        # eager torch kernel: compile="auto" decides by the thread count, and compiled images agree with
-        # eager ones to rounding only, so a fixed choice keeps shots independent of the worker
-        options = {"compile": False} if config.engine == "torch" else {}
-        result = simulate(config, nthreads=nthreads, **options)
-        frame = result.float_image if spec.image == "float" else result.noise_image()
-        if frame.dtype.kind == "f" and not np.all(np.isfinite(frame)):
-            raise FloatingPointError(f"shot {shot}: the image holds inf or NaN; nothing written for {chunk.file}")
-        frames.append(frame)
-        g = result.geometry
-        if first is None:
-            first = result
-        misset = tuple(np.degrees(g.misset_rad))
-        cell_lengths_m = [float(np.linalg.norm(v)) for v in (g.a_m, g.b_m, g.c_m)]
-        meta["shot_index"].append(shot)
-        meta["misset_deg"].append(misset)
-        meta["misset_rotation"].append(misset_rotation(misset))
-        meta["reciprocal_cell_lab_per_A"].append(np.array([g.a_star_per_A, g.b_star_per_A, g.c_star_per_A]))
-        meta["n_cells"].append(g.n_cells)
-        meta["crystal_size_um"].append([n * length * 1e6 for n, length in zip(g.n_cells, cell_lengths_m)])
-        meta["mosaic_spread_deg"].append(np.degrees(g.mosaic_spread_rad))
-        meta["mosaic_seed"].append(config.crystal.mosaic_seed)
-        meta["noise_seed"].append(p.noise_seed)
-        meta["fluence_photons_per_m2"].append(g.fluence_photons_per_m2)
-        meta["wavelength_A"].append(g.wavelength_m * 1e10)
-        meta["distance_mm"].append(g.distance_m * 1e3)
-        meta["xbeam_mm"].append(g.xbeam_m * 1e3)
-        meta["ybeam_mm"].append(g.ybeam_m * 1e3)
-        if p.spectrum_A is not None:
-            meta.setdefault("spectrum_A", []).append(p.spectrum_A)
-            wavelengths.append(p.spectrum_A)
-        else:
-            wavelengths.append(g.wavelength_m * 1e10)
-        if p.phi_deg is not None:
-            phis.append(p.phi_deg)
+    # the shots share the detector and beam: their per-pixel factors are computed once per chunk
+    with _shared_detector():
+        for shot in chunk.shots:
+            p = shot_parameters(spec, shot, base)
+            config = shot_config(spec, shot, p)
+            config.device = worker_device(config.device)
+            # eager torch kernel: compile="auto" decides by the thread count, and compiled images agree with
+            # eager ones to rounding only, so a fixed choice keeps shots independent of the worker
+            options = {"compile": False} if config.engine == "torch" else {}
+            result = simulate(config, nthreads=nthreads, **options)
+            frame = result.float_image if spec.image == "float" else result.noise_image()
+            if frame.dtype.kind == "f" and not np.all(np.isfinite(frame)):
+                raise FloatingPointError(f"shot {shot}: the image holds inf or NaN; nothing written for {chunk.file}")
+            frames.append(frame)
+            g = result.geometry
+            if first is None:
+                first = result
+            misset = tuple(np.degrees(g.misset_rad))
+            cell_lengths_m = [float(np.linalg.norm(v)) for v in (g.a_m, g.b_m, g.c_m)]
+            meta["shot_index"].append(shot)
+            meta["misset_deg"].append(misset)
+            meta["misset_rotation"].append(misset_rotation(misset))
+            meta["reciprocal_cell_lab_per_A"].append(np.array([g.a_star_per_A, g.b_star_per_A, g.c_star_per_A]))
+            meta["n_cells"].append(g.n_cells)
+            meta["crystal_size_um"].append([n * length * 1e6 for n, length in zip(g.n_cells, cell_lengths_m)])
+            meta["mosaic_spread_deg"].append(np.degrees(g.mosaic_spread_rad))
+            meta["mosaic_seed"].append(config.crystal.mosaic_seed)
+            meta["noise_seed"].append(p.noise_seed)
+            meta["fluence_photons_per_m2"].append(g.fluence_photons_per_m2)
+            meta["wavelength_A"].append(g.wavelength_m * 1e10)
+            meta["distance_mm"].append(g.distance_m * 1e3)
+            meta["xbeam_mm"].append(g.xbeam_m * 1e3)
+            meta["ybeam_mm"].append(g.ybeam_m * 1e3)
+            if p.spectrum_A is not None:
+                meta.setdefault("spectrum_A", []).append(p.spectrum_A)
+                wavelengths.append(p.spectrum_A)
+            else:
+                wavelengths.append(g.wavelength_m * 1e10)
+            if p.phi_deg is not None:
+                phis.append(p.phi_deg)
     rotation = (np.array(phis), spec.osc_deg, ROTATION_AXIS) if spec.kind == "rotation" else None
     path = os.path.join(out_dir, chunk.file)
     # a spectrum per frame: (frames, lines) wavelengths with equal weights (the engines weight lines equally)

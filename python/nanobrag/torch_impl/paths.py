@@ -12,13 +12,17 @@ first path that survives the dmin cut -- unless the matching
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import List, Optional
+
 import torch
 
 from .plan import Plan
 from .vectors import cross, dot, rotate_about_axis, unitize
 
-__all__ = ["PathBatch", "prepare_paths", "polarization_factor"]
+__all__ = ["PathBatch", "PixelFactors", "prepare_paths", "pixel_factors", "polarization_factor", "reuse_pixel_factors"]
 
 
 @dataclass
@@ -82,25 +86,20 @@ def _first_true(mask: torch.Tensor):
     return torch.argmax(score, dim=-1), mask.any(dim=-1)
 
 
-def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> PathBatch:
+def _positions(plan: Plan, pix: torch.Tensor, sub_f: torch.Tensor, sub_s: torch.Tensor) -> torch.Tensor:
+    """(3, P, T, S) positions (m) of the sub-pixels (fast and slow sub-indices, each (S,)) of
+    every layer of the pixels."""
     ctx, det = plan.ctx, plan.detector
     dt = ctx.path_dtype
     run = lambda t: t.to(dt)  # noqa: E731
-    P = pix.shape[0]
-    T, os = plan.layer_count, plan.oversample
-    S = os * os
+    P, T, S = pix.shape[0], plan.layer_count, sub_f.shape[0]
+    os = plan.oversample
     fp = (pix % det.fpixels).to(dt)
     sp = torch.div(pix, det.fpixels, rounding_mode="floor").to(dt)
-
-    px = run(det.pixel_size)
-    subpx = px / os
-    sub = torch.arange(os, device=ctx.device, dtype=dt)
-    sub_s = sub.repeat_interleave(os)  # slow-major sub-pixel order
-    sub_f = sub.repeat(os)
+    subpx = run(det.pixel_size) / os
     fdet_coord = subpx * (fp.view(P, 1) * os + sub_f.view(1, S)) + subpx / 2.0  # (P, S)
     sdet_coord = subpx * (sp.view(P, 1) * os + sub_s.view(1, S)) + subpx / 2.0
     odet_coord = torch.arange(T, device=ctx.device, dtype=dt) * plan.layers.thickstep_m  # (T,)
-
     f, s, o, pix0 = (run(v).view(3, 1, 1, 1) for v in (det.fdet, det.sdet, det.odet, det.pix0))
     pos = (
         fdet_coord.view(1, P, 1, S) * f
@@ -114,26 +113,158 @@ def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> Pat
         pos = pos.permute(1, 2, 3, 0)
         turned = rotate_about_axis(distance * run(det.beam), sdet, pos[..., 1] / distance)
         pos = rotate_about_axis(turned, fdet, pos[..., 2] / distance).permute(3, 0, 1, 2).contiguous()
-    airpath = torch.sqrt(pos[0] * pos[0] + pos[1] * pos[1] + pos[2] * pos[2])  # never 0: the sample is not on the detector
+    return pos
+
+
+def _omega_raw(plan: Plan, airpath: torch.Tensor) -> torch.Tensor:
+    det, dt = plan.detector, plan.ctx.path_dtype
+    if det.point_pixel:
+        return 1.0 / airpath / airpath
+    px = det.pixel_size.to(dt)
+    return px * px / airpath / airpath * det.close_distance.to(dt) / airpath
+
+
+def _capture_raw(plan: Plan, diffracted: torch.Tensor) -> torch.Tensor:
+    """(P, T, S) fraction captured by each layer along the diffracted rays."""
+    ctx, layers, dt = plan.ctx, plan.layers, plan.ctx.path_dtype
+    P, T, S = diffracted.shape[1:]
+    if layers.thick_m == 0.0 and not plan.oversample_thick:
+        # (legacy: oversample_thick recomputes the formula even without a sensor, giving 0)
+        return torch.ones((P, T, S), dtype=dt, device=ctx.device)
+    o = plan.detector.odet.to(dt)
+    parallax = diffracted[0] * o[0] + diffracted[1] * o[1] + diffracted[2] * o[2]
+    layer = torch.arange(T, dtype=dt, device=ctx.device)
+    near = -layer * layers.thickstep_m * layers.mu_per_m  # legacy order: ((-t) * step) * mu
+    far = -(layer + 1) * layers.thickstep_m * layers.mu_per_m
+    return torch.exp(near.view(1, T, 1) / parallax) - torch.exp(far.view(1, T, 1) / parallax)
+
+
+@dataclass
+class PixelFactors:
+    """The per-pixel factors of a batch, for runs whose paths are formed in the fused kernel."""
+
+    omega_final: torch.Tensor  # (P,)
+    capture_final: torch.Tensor
+    polar_final: torch.Tensor
+    omega_sum: torch.Tensor  # (P,) legacy omega bookkeeping
+
+
+class _FactorCache:
+    """Pixel factors by (detector and beam values, pixel batch), least recently used first out."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.entries: "OrderedDict[tuple, Optional[PixelFactors]]" = OrderedDict()
+        self.bytes = 0
+        self.hits = 0
+
+    @staticmethod
+    def size(f: Optional[PixelFactors]) -> int:
+        if f is None:
+            return 0
+        return sum(t.numel() * t.element_size() for t in (f.omega_final, f.capture_final, f.polar_final, f.omega_sum))
+
+    def get(self, key):
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            self.hits += 1
+            return True, self.entries[key]
+        return False, None
+
+    def put(self, key, value) -> None:
+        self.entries[key] = value
+        self.bytes += self.size(value)
+        while self.bytes > self.max_bytes and len(self.entries) > 1:
+            _, old = self.entries.popitem(last=False)
+            self.bytes -= self.size(old)
+
+
+_CACHE: List[_FactorCache] = []
+
+
+@contextmanager
+def reuse_pixel_factors(max_bytes: int = 256 * 1024**2):
+    """Within the block, :func:`pixel_factors` keeps its results (up to ``max_bytes``) and
+    returns them again for a batch of the same pixels with the same detector and beam values
+    -- the shots of a dataset chunk differ in the crystal only.  The key holds every value
+    the factors depend on, so a changed detector or beam computes afresh; runs with
+    gradients on those values never use it."""
+    cache = _FactorCache(max_bytes)
+    _CACHE.append(cache)
+    try:
+        yield cache
+    finally:
+        _CACHE.remove(cache)
+
+
+def _factor_key(plan: Plan, batch_key) -> Optional[tuple]:
+    det, src = plan.detector, plan.sources
+    tensors = (det.fdet, det.sdet, det.odet, det.pix0, det.pixel_size, det.close_distance, det.polar, src.position[:1])
+    if any(t.requires_grad for t in tensors):
+        return None
+    layers = plan.layers
+    return (
+        batch_key, det.fpixels, bool(det.point_pixel), bool(plan.nopolar), float(plan.kahn), plan.layer_count,
+        plan.subpixel_count, plan.oversample, float(layers.thick_m), float(layers.thickstep_m), float(layers.mu_per_m),
+        str(plan.ctx.path_dtype), str(plan.ctx.device), tuple(tuple(t.reshape(-1).tolist()) for t in tensors),
+    )
+
+
+def pixel_factors(plan: Plan, pix: torch.Tensor, batch_key=None) -> Optional[PixelFactors]:
+    """The factors :func:`prepare_paths` gives a pixel, from its first sub-pixel only (the
+    same elementwise operations, so the same values), for runs without a dmin cut, curved
+    detector or per-step factors; None when a pixel's first path has a zero polarization
+    factor (the legacy rule then looks further: the caller takes :func:`prepare_paths`)."""
+    key = _factor_key(plan, batch_key) if (_CACHE and batch_key is not None) else None
+    if key is not None:
+        found, value = _CACHE[-1].get(key)
+        if found:
+            return value
+    value = _pixel_factors(plan, pix)
+    if key is not None:
+        _CACHE[-1].put(key, value)
+    return value
+
+
+def _pixel_factors(plan: Plan, pix: torch.Tensor) -> Optional[PixelFactors]:
+    ctx, det = plan.ctx, plan.detector
+    dt = ctx.path_dtype
+    P, T, S = pix.shape[0], plan.layer_count, plan.subpixel_count
+    zero = torch.zeros(1, dtype=dt, device=ctx.device)
+    pos = _positions(plan, pix, zero, zero)  # (3, P, T, 1)
+    airpath = torch.sqrt(pos[0] * pos[0] + pos[1] * pos[1] + pos[2] * pos[2])
+    diffracted = pos / airpath
+    omega_final = _omega_raw(plan, airpath)[:, 0, 0]
+    capture_final = _capture_raw(plan, diffracted)[:, T - 1, 0]
+    src = plan.sources.position.to(dt)
+    if plan.nopolar:
+        polar_final = torch.ones((P,), dtype=dt, device=ctx.device)
+    else:
+        polar_final = polarization_factor(plan.kahn, -src[:1], diffracted[:, :, 0, 0].t().unsqueeze(-2), det.polar.to(dt)).view(P)
+        if plan.kahn != 0.0 and bool((polar_final == 0).any()):
+            return None
+    omega_sum = omega_final.view(P, 1, 1).expand(P, T, S).sum(dim=(1, 2))
+    return PixelFactors(omega_final=omega_final, capture_final=capture_final, polar_final=polar_final, omega_sum=omega_sum)
+
+
+def prepare_paths(plan: Plan, pix: torch.Tensor, for_trace: bool = False) -> PathBatch:
+    ctx, det = plan.ctx, plan.detector
+    dt = ctx.path_dtype
+    run = lambda t: t.to(dt)  # noqa: E731
+    P = pix.shape[0]
+    T, os = plan.layer_count, plan.oversample
+    S = os * os
+    sub = torch.arange(os, device=ctx.device, dtype=dt)
+    pos = _positions(plan, pix, sub.repeat(os), sub.repeat_interleave(os))  # slow-major sub-pixel order
+    x, y, z = pos.unbind(0)  # (one backward node, not three full-size selects)
+    airpath = torch.sqrt(x * x + y * y + z * z)  # never 0: the sample is not on the detector
     diffracted = pos / airpath
 
-    if det.point_pixel:
-        omega_raw = 1.0 / airpath / airpath
-    else:
-        omega_raw = px * px / airpath / airpath * run(det.close_distance) / airpath
+    omega_raw = _omega_raw(plan, airpath)
     omega = omega_raw if plan.oversample_omega else omega_raw[:, :1, :1].expand(P, T, S)
     omega_final = omega_raw[:, 0, 0]
 
-    layers = plan.layers
-    if layers.thick_m == 0.0 and not plan.oversample_thick:
-        # (legacy: oversample_thick recomputes the formula even without a sensor, giving 0)
-        capture_raw = torch.ones((P, T, S), dtype=dt, device=ctx.device)
-    else:
-        parallax = diffracted[0] * o[0] + diffracted[1] * o[1] + diffracted[2] * o[2]
-        layer = torch.arange(T, dtype=dt, device=ctx.device)
-        near = -layer * layers.thickstep_m * layers.mu_per_m  # legacy order: ((-t) * step) * mu
-        far = -(layer + 1) * layers.thickstep_m * layers.mu_per_m
-        capture_raw = torch.exp(near.view(1, T, 1) / parallax) - torch.exp(far.view(1, T, 1) / parallax)
+    capture_raw = _capture_raw(plan, diffracted)
     capture = capture_raw if plan.oversample_thick else capture_raw[:, :, :1].expand(P, T, S)
     capture_final = capture_raw[:, T - 1, 0]
 

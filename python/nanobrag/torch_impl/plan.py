@@ -239,7 +239,10 @@ def build_plan(ctx: Context, config: Config) -> Plan:
     # recommended oversampling from the crystal size and the pixel's reciprocal size
     sizes = [value_of(norm(v)) * value_of(n) for v, n in zip((crystal.a0, crystal.b0, crystal.c0), crystal.n_cells)]
     reciprocal_pixel = value_of(wavelength) * value_of(detector.distance) / value_of(detector.pixel_size)
-    recommended = int(math.ceil(3.0 * max(sizes) / reciprocal_pixel))
+    # (a detector plane through the sample gives distance 0: no recommendation; the image is
+    # then non-finite and refused like the C engine's)
+    ratio = 3.0 * max(sizes) / reciprocal_pixel if reciprocal_pixel > 0 else 0.0
+    recommended = int(math.ceil(ratio)) if math.isfinite(ratio) else 1
     if recommended <= 0:
         recommended = 1
     oversample = -1 if s.oversample is None else int(s.oversample)

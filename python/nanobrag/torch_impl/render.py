@@ -28,10 +28,10 @@ from ..config import ConfigError
 from .context import value_of
 from .lattice import LatticeSpec
 from .ordered import pairwise_sum, sequential_sum
-from .paths import PathBatch, prepare_paths
+from .paths import PathBatch, pixel_factors, prepare_paths
 from .phi_carry import NO_POSITION, CellTables, PhiCarryCache, cell_tables
 from .plan import R_E_SQR, Plan
-from .fused import fused_path_intensity
+from .fused import fused_path_intensity, fused_pixel_sums
 from .steps import StepSpec, Workspace, nograd_kernel_applies, path_intensity, path_intensity_nograd, step_values
 
 __all__ = ["RenderOptions", "RenderResult", "render", "SimulationCancelled", "DEFAULT_MEMORY_BUDGET"]
@@ -168,6 +168,14 @@ class BatchRenderer:
         if not grad and nograd_kernel_applies(self.spec, plan.ctx.dtype, plan.ctx.path_dtype):
             self.workspace = Workspace()
             self.n_values = tuple(float(v) for v in self.inputs.n_cells.detach().cpu())
+        # the pixel route: the fused kernel forms the paths itself (no per-path tensors)
+        det = plan.detector
+        self.pixel_route = (
+            PIXEL_ROUTE and self.fused and not signed and not self.per_step
+            and not det.curved and plan.dmin_m == 0.0 and plan.ctx.path_dtype == torch.float64
+        )
+        if self.pixel_route:  # the graph keeps the per-pixel factors only
+            self.graph_bytes_per_pixel = _PIXEL_GRAPH_BYTES
         # paths per hot-kernel call (a compiled call always gets exactly this many, zero-padded)
         chunk = max(1, _target_elements(plan, compiled) // max(1, plan.cells_per_path))
         self.path_chunk = -(-chunk // PATH_BLOCK) * PATH_BLOCK
@@ -223,6 +231,35 @@ class BatchRenderer:
 
     # ------------------------------------------------------------------ one batch
     def batch(self, pix, batch_key, first_pos, switch_pos, for_trace: bool = False):
+        if self.pixel_route and not for_trace:
+            return self._pixel_batch(pix, batch_key, first_pos, switch_pos)
+        return self._path_batch(pix, batch_key, first_pos, switch_pos, for_trace)
+
+    def _pixel_batch(self, pix, batch_key, first_pos, switch_pos):
+        """One batch by the pixel route; pixels it cannot take go the path route."""
+        plan, inp = self.plan, self.inputs
+        head = None
+        if self.tables.first is not None and int(first_pos) == NO_POSITION:
+            # the first executed path (first path of the first rendered pixel) sees the cells
+            # of the legacy first phi loop: that pixel goes the path route
+            head = self._path_batch(pix[:1], batch_key + ("head",), first_pos, switch_pos)
+            first_pos, switch_pos = head[2], head[3]
+            pix = pix[1:]
+            batch_key = batch_key + ("after head",)
+            if pix.shape[0] == 0:
+                return head
+        factors = pixel_factors(plan, pix, batch_key)
+        if factors is None:  # a zero polarization factor: the legacy search over the paths
+            rest = self._path_batch(pix, batch_key + ("rest",), first_pos, switch_pos)
+        else:
+            I = fused_pixel_sums(self.spec, plan, pix, self.tables.normal, inp.n_cells, inp.table, inp.default_F)
+            value = inp.scale * I / plan.steps * factors.capture_final * factors.polar_final * factors.omega_final
+            rest = (value.to(plan.ctx.dtype), factors.omega_sum, first_pos, switch_pos, None)
+        if head is None:
+            return rest
+        return (torch.cat((head[0], rest[0])), torch.cat((head[1], rest[1])), rest[2], rest[3], None)
+
+    def _path_batch(self, pix, batch_key, first_pos, switch_pos, for_trace: bool = False):
         plan, inp = self.plan, self.inputs
         paths = prepare_paths(plan, pix, for_trace=for_trace)
         P = pix.shape[0]
@@ -237,7 +274,9 @@ class BatchRenderer:
                 s_first = self._hot(self.tables.first, q_first, compiled=False)
                 old = sums.index_select(0, index.view(1))
                 sums = sums.index_copy(0, index.view(1), torch.where(present, s_first, old))
-            sums = torch.where(survive, sums, torch.zeros_like(sums)).to(inp.I_bg.dtype)
+            if plan.dmin_m > 0.0:  # (without a cut every path survives)
+                sums = torch.where(survive, sums, torch.zeros_like(sums))
+            sums = sums.to(inp.I_bg.dtype)
             I = sequential_sum(inp.I_bg, sums.view(P, -1))  # legacy order: I_bg, then the paths
             value = inp.scale * I / plan.steps * paths.capture_final * paths.polar_final * paths.omega_final
             return value.to(plan.ctx.dtype), paths.omega_sum, first_pos, switch_pos, None
@@ -309,6 +348,11 @@ class BatchRenderer:
         suffix = torch.flip(torch.cumprod(torch.flip(f, [1]), 1), [1])
         return self.inputs.I_bg * suffix[:, 0] + pairwise_sum((t * suffix).t())
 
+
+#: the fused kernel's pixel route where it applies (tests switch it off to compare routes)
+PIXEL_ROUTE = True
+#: graph bytes per pixel kept for backward by the pixel route (the per-pixel factors; with margin)
+_PIXEL_GRAPH_BYTES = 8 * 64
 
 #: paths per hot-kernel call are rounded up to a multiple of this (whole cache lines and
 #: vector blocks; the sums do not depend on it, see .ordered)
