@@ -206,22 +206,26 @@ def kernel_profile() -> dict:
 
     cfg = case_config("timing_1024")
     spent = [0.0]
-    inner = render.fused_path_intensity
+    inner = {name: getattr(render, name) for name in ("fused_path_intensity", "fused_pixel_sums")}
 
-    def timed(*a, **k):
-        t0 = time.perf_counter()
-        r = inner(*a, **k)
-        spent[0] += time.perf_counter() - t0
-        return r
+    def timer(fn):
+        def timed(*a, **k):
+            t0 = time.perf_counter()
+            r = fn(*a, **k)
+            spent[0] += time.perf_counter() - t0
+            return r
+        return timed
 
     nanobrag.simulate(cfg, engine="torch", dtype="float64", kernel="fused")
-    render.fused_path_intensity = timed
+    for name, fn in inner.items():  # both routes: the pixel route (default) and the path route
+        setattr(render, name, timer(fn))
     try:
         t0 = time.perf_counter()
         nanobrag.simulate(cfg, engine="torch", dtype="float64", kernel="fused")
         total = time.perf_counter() - t0
     finally:
-        render.fused_path_intensity = inner
+        for name, fn in inner.items():
+            setattr(render, name, fn)
     out["timing_1024_f64_total_s"] = total
     out["timing_1024_f64_kernel_s"] = spent[0]
     return out
@@ -261,7 +265,7 @@ def main(argv=None) -> int:
             if isinstance(v, float) and not k.endswith("_s"):
                 print(f"  {k:20s} {v / 1e6:8.1f}")
         print(f"  timing_1024 float64 run {p['timing_1024_f64_total_s']:.2f} s, of which in the kernel "
-              f"{p['timing_1024_f64_kernel_s']:.2f} s (the rest: per-path geometry in torch, batching)")
+              f"{p['timing_1024_f64_kernel_s']:.2f} s (the rest: plan, per-pixel factors and batching in torch)")
     results["load_average_end"] = os.getloadavg()
     print(f"\nload average at start {results['load_average_start']}, at end {results['load_average_end']}")
     if args.json:
