@@ -186,6 +186,11 @@ def run(
 WORKER_CONFIG = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
+    # fewer wake-ups of the scheduler, nannies and workers, which share the cores with the shots
+    # (chunks take seconds: a 1 s memory watch and a 2 s system monitor are plenty)
+    "distributed.admin.tick.interval": "200ms",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
 }
 
 
