@@ -394,6 +394,17 @@ def _write_file(
     name = _string(instrument, "name", "nanobrag simulated diffractometer")
     name.attrs["short_name"] = "nanobrag"
 
+    _write_beam(instrument, geom, wavelengths_A, weights, nframes)
+    det = _write_detector(instrument, geom, dset, data_kind, sensor_material, exposure_s, saturation_value,
+                          underload_value, pixel_mask, filters)
+    _write_detector_axes(det, geom)
+    sample = _write_sample(entry, geom, rotation, nframes, sample_name)
+    if frame_metadata:
+        _write_frame_metadata(sample, frame_metadata, nframes)
+
+
+def _write_beam(instrument, geom, wavelengths_A, weights, nframes: int) -> None:
+    """NXbeam: wavelength (one, one per frame, or spectra with weights), flux, polarization."""
     beam = _nxgroup(instrument, "beam", "NXbeam")
     if wavelengths_A is None:
         wavelengths_A = geom.wavelength_A
@@ -429,6 +440,11 @@ def _write_file(
     k = float(geom.kahn_factor)
     beam.create_dataset("incident_polarization_stokes", data=np.array([1.0, k * math.cos(2 * psi), k * math.sin(2 * psi), 0.0]))
 
+
+
+def _write_detector(instrument, geom, dset, data_kind, sensor_material, exposure_s, saturation_value, underload_value,
+                    pixel_mask, filters):
+    """NXdetector: the data link, sensor, pixel sizes, beam centre, exposure, trusted range, mask."""
     det = _nxgroup(instrument, "detector", "NXdetector")
     det["data"] = dset  # hard link: the same dataset under NXdetector and NXdata
     _string(det, "description", "nanobrag simulated detector")
@@ -463,6 +479,11 @@ def _write_file(
         det.create_dataset("pixel_mask", data=(mask != 0).astype(np.uint32) * PIXEL_MASK_USER, **filters)
         det.create_dataset("pixel_mask_applied", data=False)
 
+    return det
+
+
+def _write_detector_axes(det, geom) -> None:
+    """The detector's transformations: two-theta, then the module offset and pixel directions."""
     dtrans = _nxgroup(det, "transformations", "NXtransformations")
     tt_path = dtrans.name + "/two_theta"
     _axis(dtrans, "two_theta", [geom.twotheta_deg], kind="rotation", vector=geom.twotheta_axis,
@@ -485,6 +506,10 @@ def _write_file(
         _axis(module, name, float(geom.pixel_size_mm), kind="translation", vector=vec,
               depends_on=mo.name, units="mm", offset=[0.0, 0.0, 0.0])
 
+
+
+def _write_sample(entry, geom, rotation, nframes: int, sample_name: str):
+    """NXsample: the rotation axis of a series (or none for stills), cell, nanobrag's own vectors."""
     sample = _nxgroup(entry, "sample", "NXsample")
     _string(sample, "name", sample_name)
     if rotation is None:
@@ -521,26 +546,30 @@ def _write_file(
     if geom.real_space_vectors_A is not None:
         ds = nb.create_dataset("real_space_vectors", data=np.asarray(geom.real_space_vectors_A, dtype=np.float64))
         ds.attrs["units"] = "angstrom"
-    if frame_metadata:
-        fm = _nxgroup(sample, "frame_metadata", "NXcollection")
-        for key, value in frame_metadata.items():
-            if not str(key).isidentifier():
-                raise ValueError(f"frame_metadata key must be a plain identifier, got {key!r}")
-            value = np.asarray(value)
-            if value.ndim == 0 or value.shape[0] != nframes:
-                raise ValueError(
-                    f"frame_metadata[{key!r}] must have one entry per frame ({nframes}) along its first axis, "
-                    f"got shape {value.shape}"
-                )
-            if value.dtype.kind in "US":
-                import h5py
+    return sample
 
-                ds = fm.create_dataset(key, data=value.astype(object), dtype=h5py.string_dtype("utf-8"))
-            else:
-                ds = fm.create_dataset(key, data=value)
-            unit = _units_from_name(key)
-            if unit:
-                ds.attrs["units"] = unit
+
+def _write_frame_metadata(sample, frame_metadata: Mapping[str, Any], nframes: int) -> None:
+    """Per-frame values under sample/frame_metadata (one entry per frame along the first axis)."""
+    fm = _nxgroup(sample, "frame_metadata", "NXcollection")
+    for key, value in frame_metadata.items():
+        if not str(key).isidentifier():
+            raise ValueError(f"frame_metadata key must be a plain identifier, got {key!r}")
+        value = np.asarray(value)
+        if value.ndim == 0 or value.shape[0] != nframes:
+            raise ValueError(
+                f"frame_metadata[{key!r}] must have one entry per frame ({nframes}) along its first axis, "
+                f"got shape {value.shape}"
+            )
+        if value.dtype.kind in "US":
+            import h5py
+
+            ds = fm.create_dataset(key, data=value.astype(object), dtype=h5py.string_dtype("utf-8"))
+        else:
+            ds = fm.create_dataset(key, data=value)
+        unit = _units_from_name(key)
+        if unit:
+            ds.attrs["units"] = unit
 
 
 def nxmx_bytes(frames, geometry, **kwargs) -> bytes:
