@@ -44,6 +44,34 @@ struct Gradients {
   double* table = nullptr;   // (hn*kn*ln) per thread partial, or null
 };
 
+// The detector geometry of the pixel route: each lane is one pixel, whose paths (layer,
+// sub-pixel, source) and their scattering vectors are formed here, in the operations and
+// order of nanobrag.torch_impl.paths (elementwise IEEE, so bit for bit the same q).
+struct PixelGeometry {
+  const int64_t* pix = nullptr;  // (pixels,) raster indices
+  int64_t pixels = 0;
+  int64_t fpixels = 1;
+  int64_t oversample = 1;
+  int64_t layers = 1;
+  double subpixel_m = 0;         // pixel size / oversample
+  double thickstep_m = 0;
+  double fdet[3], sdet[3], odet[3], pix0[3];  // unit vectors; pix0 in m
+  const double* source = nullptr;      // (sources, 3): unit vectors towards the sources
+  const double* wavelength = nullptr;  // (sources,) m
+  int64_t sources = 0;
+  double I_bg = 0;               // the accumulator's start value
+};
+
+// Gradients of the pixel route's geometry (per thread, summed by the caller).
+struct PixelGradients {
+  double fdet[3] = {0, 0, 0}, sdet[3] = {0, 0, 0}, odet[3] = {0, 0, 0}, pix0[3] = {0, 0, 0};
+  double subpixel_m = 0;
+  double* source = nullptr;      // (sources, 3)
+  double* wavelength = nullptr;  // (sources,)
+};
+
+inline namespace NB_ISA_TAG {  // (see fused_math.hpp)
+
 template <class T>
 struct Block {
   static constexpr int W = Lanes<T>::W;
@@ -219,22 +247,30 @@ NB_INLINE void forward_blocks(const Problem& p, T* out, int64_t p_begin, int64_t
   }
 }
 
-// The detector geometry of the pixel route: each lane is one pixel, whose paths (layer,
-// sub-pixel, source) and their scattering vectors are formed here, in the operations and
-// order of nanobrag.torch_impl.paths (elementwise IEEE, so bit for bit the same q).
-struct PixelGeometry {
-  const int64_t* pix = nullptr;  // (pixels,) raster indices
-  int64_t pixels = 0;
-  int64_t fpixels = 1;
-  int64_t oversample = 1;
-  int64_t layers = 1;
-  double subpixel_m = 0;         // pixel size / oversample
-  double thickstep_m = 0;
-  double fdet[3], sdet[3], odet[3], pix0[3];  // unit vectors; pix0 in m
-  const double* source = nullptr;      // (sources, 3): unit vectors towards the sources
-  const double* wavelength = nullptr;  // (sources,) m
-  int64_t sources = 0;
-  double I_bg = 0;               // the accumulator's start value
+
+// One sub-pixel (layer t, slow is, fast jf) of a block of pixels (fp, sp: their fast and slow
+// indices): its position and diffracted direction, in the operations and order of paths.py.
+template <class VD>
+struct SubPixel {
+  VD f_idx, s_idx;               // fp * oversample + jf, and the slow one
+  VD fdet_coord, sdet_coord;     // m
+  double odet_coord;             // m
+  VD air;                        // |pos|, m
+  VD d[3];                       // pos / |pos|
+  SubPixel(const PixelGeometry& g, VD fp, VD sp, int64_t t, int64_t is, int64_t jf) {
+    const double os = (double)g.oversample;
+    const double half = g.subpixel_m / 2.0;
+    odet_coord = (double)t * g.thickstep_m;
+    s_idx = sp * os + (double)is;
+    f_idx = fp * os + (double)jf;
+    sdet_coord = splat<VD>(g.subpixel_m) * s_idx + half;
+    fdet_coord = splat<VD>(g.subpixel_m) * f_idx + half;
+    VD pos[3];
+    for (int c = 0; c < 3; ++c)
+      pos[c] = ((fdet_coord * g.fdet[c] + sdet_coord * g.sdet[c]) + odet_coord * g.odet[c]) + g.pix0[c];
+    air = sqrt_v(((pos[0] * pos[0] + pos[1] * pos[1]) + pos[2] * pos[2]));
+    for (int c = 0; c < 3; ++c) d[c] = pos[c] / air;
+  }
 };
 
 // out[pixel] = I_bg + sum over its paths, in (layer, sub-pixel, source) order, of the path's
@@ -249,8 +285,6 @@ NB_INLINE void forward_pixel_blocks(const Problem& p, const PixelGeometry& g, do
   typedef typename B::MT MT;
   constexpr int W = B::W;
   const bool lookup = p.table != nullptr;
-  const double os = (double)g.oversample;
-  const double half = g.subpixel_m / 2.0;
   for (int64_t p0 = p_begin; p0 < p_end; p0 += W) {
     const int valid = (int)((g.pixels - p0) < W ? (g.pixels - p0) : W);
     VD fp, sp;
@@ -261,16 +295,10 @@ NB_INLINE void forward_pixel_blocks(const Problem& p, const PixelGeometry& g, do
     }
     VD I = splat<VD>(g.I_bg);
     for (int64_t t = 0; t < g.layers; ++t) {
-      const double odet_coord = (double)t * g.thickstep_m;
       for (int64_t is = 0; is < g.oversample; ++is) {
-        VD sdet_coord = splat<VD>(g.subpixel_m) * (sp * os + (double)is) + half;
         for (int64_t jf = 0; jf < g.oversample; ++jf) {
-          VD fdet_coord = splat<VD>(g.subpixel_m) * (fp * os + (double)jf) + half;
-          VD pos[3];
-          for (int c = 0; c < 3; ++c)
-            pos[c] = ((fdet_coord * g.fdet[c] + sdet_coord * g.sdet[c]) + odet_coord * g.odet[c]) + g.pix0[c];
-          VD air = sqrt_v(((pos[0] * pos[0] + pos[1] * pos[1]) + pos[2] * pos[2]));
-          VD d[3] = {pos[0] / air, pos[1] / air, pos[2] / air};
+          const SubPixel<VD> sub(g, fp, sp, t, is, jf);
+          const VD* d = sub.d;
           for (int64_t r = 0; r < g.sources; ++r) {
             const double lam = g.wavelength[r];
             VD q[3];
@@ -417,14 +445,6 @@ NB_INLINE void backward_blocks(const Problem& p, const T* grad_out, Gradients& g
   g.default_F += slot_sum<VD, R>(gdef);
 }
 
-// Gradients of the pixel route's geometry (per thread, summed by the caller).
-struct PixelGradients {
-  double fdet[3] = {0, 0, 0}, sdet[3] = {0, 0, 0}, odet[3] = {0, 0, 0}, pix0[3] = {0, 0, 0};
-  double subpixel_m = 0;
-  double* source = nullptr;      // (sources, 3)
-  double* wavelength = nullptr;  // (sources,)
-};
-
 // Vector-Jacobian product of forward_pixel_blocks over the pixels [p_begin, p_end):
 // grad_out (pixels,) float64 = dL/d(pixel sum) -> the path gradients of path_vjp for every
 // path of the pixel (in the run dtype, as the path route's cast), then through
@@ -447,8 +467,6 @@ NB_INLINE void backward_pixel_blocks(const Problem& p, const PixelGeometry& geo,
   VD* gsrc = gvec + 13 * R;                // per source: 3 components and the wavelength: 4 * R
   const int64_t n_scratch = (p.steps * 9 + 13 + 4 * geo.sources) * R;
   for (int64_t i = 0; i < n_scratch; ++i) scratch[i] = VD{};
-  const double os = (double)geo.oversample;
-  const double half = geo.subpixel_m / 2.0;
   for (int64_t p0 = p_begin; p0 < p_end; p0 += W) {
     const int slot = (int)((p0 / W) % R);
     const int valid = (int)((geo.pixels - p0) < W ? (geo.pixels - p0) : W);
@@ -461,18 +479,13 @@ NB_INLINE void backward_pixel_blocks(const Problem& p, const PixelGeometry& geo,
     }
     const VT gout = __builtin_convertvector(gI, VT);
     for (int64_t t = 0; t < geo.layers; ++t) {
-      const double odet_coord = (double)t * geo.thickstep_m;
       for (int64_t is = 0; is < geo.oversample; ++is) {
-        VD s_idx = sp * os + (double)is;
-        VD sdet_coord = splat<VD>(geo.subpixel_m) * s_idx + half;
         for (int64_t jf = 0; jf < geo.oversample; ++jf) {
-          VD f_idx = fp * os + (double)jf;
-          VD fdet_coord = splat<VD>(geo.subpixel_m) * f_idx + half;
-          VD pos[3];
-          for (int c = 0; c < 3; ++c)
-            pos[c] = ((fdet_coord * geo.fdet[c] + sdet_coord * geo.sdet[c]) + odet_coord * geo.odet[c]) + geo.pix0[c];
-          VD air = sqrt_v(((pos[0] * pos[0] + pos[1] * pos[1]) + pos[2] * pos[2]));
-          VD d[3] = {pos[0] / air, pos[1] / air, pos[2] / air};
+          const SubPixel<VD> sub(geo, fp, sp, t, is, jf);
+          const VD* d = sub.d;
+          const VD &f_idx = sub.f_idx, &s_idx = sub.s_idx, &fdet_coord = sub.fdet_coord, &sdet_coord = sub.sdet_coord,
+                   &air = sub.air;
+          const double odet_coord = sub.odet_coord;
           VD gd[3] = {};
           for (int64_t r = 0; r < geo.sources; ++r) {
             const double lam = geo.wavelength[r];
@@ -521,4 +534,5 @@ NB_INLINE void backward_pixel_blocks(const Problem& p, const PixelGeometry& geo,
   }
 }
 
+}  // inline namespace NB_ISA_TAG
 }  // namespace nbfused

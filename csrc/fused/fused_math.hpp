@@ -15,7 +15,15 @@
 #include <immintrin.h>
 #endif
 
+// The lane width differs between the translation units of the instruction sets (NB_VEC_BYTES),
+// so every type and template that depends on it lives in a namespace of its own per unit
+// (fused_isa.inc names it): one program never sees two definitions of one name (ODR).
+#ifndef NB_ISA_TAG
+#define NB_ISA_TAG lanes_default
+#endif
+
 namespace nbfused {
+inline namespace NB_ISA_TAG {
 
 #define NB_INLINE static inline __attribute__((always_inline))
 
@@ -217,6 +225,20 @@ struct PolyPi<float> {
   }
 };
 
+// x = n pi + r with n = rint(x / pi) and |r| <= pi/2 (three-part Cody-Waite, exact for
+// |x| < TrigPi<T>::limit); *sign: the sign bit set in the lanes with n odd ((-1)^n).
+template <class T, int W>
+NB_INLINE typename VecT<T, W>::type reduce_pi(typename VecT<T, W>::type x, typename MaskT<T, W>::type* sign) {
+  typedef typename VecT<T, W>::type V;
+  typedef typename MaskT<T, W>::type M;
+  typedef TrigPi<T> K;
+  const V magic = splat<V>(RoundConst<T>::value);
+  V t = x * K::inv_pi + magic;  // rounds x / pi to the integer n; n's parity is t's lowest bit
+  V n = t - magic;
+  *sign = parity_sign<V, M>(t, K::sign_shift);
+  return mul_add(-n, splat<V>(K::p3), mul_add(-n, splat<V>(K::p2), mul_add(-n, splat<V>(K::p1), x)));
+}
+
 // sin of every lane with |x| < TrigPi<T>::limit (other lanes: any value, and their bit is set
 // in *big, to be redone by sin_checked).  small: the caller guarantees |x| <= pi/2 (n = 0).
 template <class T, int W, bool small = false>
@@ -230,14 +252,10 @@ NB_INLINE typename VecT<T, W>::type sin_v(typename VecT<T, W>::type x, typename 
     *big |= ~(M)(ax < splat<V>((T)2));  // (a caller's broken promise: NaN, huge indices)
     return PolyPi<T>::template sin_r<V>(x);
   }
-  const V magic = splat<V>(RoundConst<T>::value);
-  V t = x * K::inv_pi + magic;  // rounds x / pi to the integer n; n's parity is t's lowest bit
-  V n = t - magic;
-  V r = mul_add(-n, splat<V>(K::p3), mul_add(-n, splat<V>(K::p2), mul_add(-n, splat<V>(K::p1), x)));
-  V s = PolyPi<T>::template sin_r<V>(r);
-  const M sign = parity_sign<V, M>(t, K::sign_shift);
+  M sign;
+  V r = reduce_pi<T, W>(x, &sign);
   *big |= ~(M)(ax < splat<V>(K::limit));  // also NaN and inf
-  return (V)((M)s ^ sign);
+  return (V)((M)PolyPi<T>::template sin_r<V>(r) ^ sign);
 }
 
 // sin_v with the lanes beyond its range (and NaN/inf) from the C library's sin, per lane.
@@ -262,11 +280,8 @@ NB_INLINE void sincos_pi(typename VecT<T, W>::type x, typename VecT<T, W>::type*
   typedef TrigPi<T> K;
   const M signbit = (M)splat<V>((T)-0.0);
   V ax = (V)((M)x & ~signbit);
-  const V magic = splat<V>(RoundConst<T>::value);
-  V t = x * K::inv_pi + magic;
-  V n = t - magic;
-  V r = mul_add(-n, splat<V>(K::p3), mul_add(-n, splat<V>(K::p2), mul_add(-n, splat<V>(K::p1), x)));
-  const M sign = parity_sign<V, M>(t, K::sign_shift);
+  M sign;
+  V r = reduce_pi<T, W>(x, &sign);
   *s_out = (V)((M)PolyPi<T>::template sin_r<V>(r) ^ sign);
   *c_out = (V)((M)PolyPi<T>::template cos_r<V>(r) ^ sign);
   *big |= ~(M)(ax < splat<V>(K::limit));
@@ -307,4 +322,5 @@ NB_INLINE bool any_lane(M m) {
   return acc != 0;
 }
 
+}  // inline namespace NB_ISA_TAG
 }  // namespace nbfused
