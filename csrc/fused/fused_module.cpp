@@ -59,6 +59,52 @@ static std::string isa() { return g_isa.substr(0, g_isa.find(':')); }
 static int vector_bytes() { return std::stoi(g_isa.substr(g_isa.find(':') + 1)); }
 
 typedef py::array_t<double, py::array::c_style | py::array::forcecast> ArrD;
+
+template <class T>
+using ArrC = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+// the structure-factor table in the run dtype (held by `holder`), or null without one
+template <class T>
+static const py::array* run_table(py::object obj, ArrC<T>& holder) {
+  if (obj.is_none()) return nullptr;
+  holder = ArrC<T>::ensure(obj);
+  if (!holder) throw std::invalid_argument("nanobrag._fused: table must be an array of the run dtype");
+  return &holder;
+}
+
+static int threads_for(int nthreads, int64_t blocks);
+
+// n doubles of zeroed scratch in `holder`, aligned to 128 bytes (any vector size)
+static void* aligned_scratch(std::vector<double>& holder, int64_t n) {
+  holder.assign(n + 16, 0.0);
+  uintptr_t addr = reinterpret_cast<uintptr_t>(holder.data());
+  return reinterpret_cast<void*>((addr + 127) / 128 * 128);
+}
+
+// threads for `items` paths or pixels split in groups of kGroup
+static int threads_for_items(int64_t items, int nthreads) {
+  return threads_for(nthreads, (items + kGroup - 1) / kGroup);
+}
+
+// body(thread, begin, end) on up to nt threads (GIL released), each over a contiguous run of
+// whole groups of kGroup items: the partition never splits a group, whatever the thread count
+template <class F>
+static void parallel_groups(int64_t items, int nt, F&& body) {
+  const int64_t groups = (items + kGroup - 1) / kGroup;
+  py::gil_scoped_release release;
+#ifdef NB_FUSED_OPENMP
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num();
+    const int n = omp_get_num_threads();
+    body(t, std::min(items, groups * t / n * kGroup), std::min(items, groups * (t + 1) / n * kGroup));
+  }
+#else
+  (void)nt;
+  body(0, (int64_t)0, items);
+#endif
+}
+
 typedef py::array_t<float, py::array::c_style | py::array::forcecast> ArrF;
 
 static void check(bool ok, const std::string& what) {
@@ -101,39 +147,18 @@ static int threads_for(int nthreads, int64_t blocks) {
 template <class T>
 static py::array_t<T> forward(const ArrD& cells, const ArrD& q, py::tuple n_cells, double default_F, py::object table_obj,
                               py::tuple hkl_min, py::tuple hkl_max, int nthreads) {
-  py::array_t<T, py::array::c_style | py::array::forcecast> table;
-  const py::array* tp = nullptr;
-  if (!table_obj.is_none()) {
-    table = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(table_obj);
-    check((bool)table, "table must be an array of the run dtype");
-    tp = &table;
-  }
+  ArrC<T> table;
+  const py::array* tp = run_table<T>(table_obj, table);
   Problem p = problem(cells, q, n_cells, default_F, tp, hkl_min, hkl_max);
   py::array_t<T> out(p.paths);
   T* o = out.mutable_data();
-  const int64_t groups = (p.paths + kGroup - 1) / kGroup;
-  const int nt = threads_for(nthreads, groups);
-  {
-    py::gil_scoped_release release;
-#ifdef NB_FUSED_OPENMP
-#pragma omp parallel num_threads(nt)
-#endif
-    {
-#ifdef NB_FUSED_OPENMP
-      const int t = omp_get_thread_num();
-      const int n = omp_get_num_threads();
-#else
-      const int t = 0, n = 1;
-      (void)nt;
-#endif
-      const int64_t b0 = std::min(p.paths, groups * t / n * kGroup);
-      const int64_t b1 = std::min(p.paths, groups * (t + 1) / n * kGroup);
-      if (sizeof(T) == 8)
-        g_kernels.forward_f64(p, reinterpret_cast<double*>(o), b0, b1);
-      else
-        g_kernels.forward_f32(p, reinterpret_cast<float*>(o), b0, b1);
-    }
-  }
+  const int nt = threads_for_items(p.paths, nthreads);
+  parallel_groups(p.paths, nt, [&](int t, int64_t b0, int64_t b1) {
+    if (sizeof(T) == 8)
+      g_kernels.forward_f64(p, reinterpret_cast<double*>(o), b0, b1);
+    else
+      g_kernels.forward_f32(p, reinterpret_cast<float*>(o), b0, b1);
+  });
   return out;
 }
 
@@ -141,13 +166,8 @@ template <class T>
 static py::tuple backward(const ArrD& cells, const ArrD& q, py::tuple n_cells, double default_F, py::object table_obj,
                           py::tuple hkl_min, py::tuple hkl_max, py::array_t<T, py::array::c_style | py::array::forcecast> grad_out,
                           bool table_grad, int nthreads) {
-  py::array_t<T, py::array::c_style | py::array::forcecast> table;
-  const py::array* tp = nullptr;
-  if (!table_obj.is_none()) {
-    table = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(table_obj);
-    check((bool)table, "table must be an array of the run dtype");
-    tp = &table;
-  }
+  ArrC<T> table;
+  const py::array* tp = run_table<T>(table_obj, table);
   Problem p = problem(cells, q, n_cells, default_F, tp, hkl_min, hkl_max);
   check(grad_out.ndim() == 1 && grad_out.shape(0) == p.paths, "grad_out must have shape (paths,)");
   const bool with_table = tp != nullptr && table_grad;
@@ -155,44 +175,28 @@ static py::tuple backward(const ArrD& cells, const ArrD& q, py::tuple n_cells, d
   py::array_t<double> g_cells({(py::ssize_t)p.steps, (py::ssize_t)3, (py::ssize_t)3});
   py::array_t<double> g_q({(py::ssize_t)3, (py::ssize_t)p.paths});
   py::array_t<double> g_table(with_table ? tsize : 0);
-  const int64_t groups = (p.paths + kGroup - 1) / kGroup;
-  const int nt = threads_for(nthreads, groups);
+  const int nt = threads_for_items(p.paths, nthreads);
   std::vector<Gradients> parts(nt);
   std::vector<std::vector<double>> cell_parts(nt), table_parts(nt);
   double* gq = g_q.mutable_data();
   const T* go = grad_out.data();
-  {
-    py::gil_scoped_release release;
-#ifdef NB_FUSED_OPENMP
-#pragma omp parallel num_threads(nt)
-#endif
-    {
-#ifdef NB_FUSED_OPENMP
-      const int t = omp_get_thread_num();
-      const int n = omp_get_num_threads();
-#else
-      const int t = 0, n = 1;
-#endif
-      const int64_t b0 = std::min(p.paths, groups * t / n * kGroup);
-      const int64_t b1 = std::min(p.paths, groups * (t + 1) / n * kGroup);
-      Gradients& g = parts[t];
-      cell_parts[t].assign(p.steps * 9, 0.0);
-      g.cells = cell_parts[t].data();
-      g.q = gq;
-      if (with_table) {
-        table_parts[t].assign(tsize, 0.0);
-        g.table = table_parts[t].data();
-      }
-      // lane accumulators of the cell gradients, aligned by hand to the vector size
-      std::vector<double> scratch(p.steps * 9 * kGroup + 16);  // + 128 bytes for the alignment
-      uintptr_t addr = reinterpret_cast<uintptr_t>(scratch.data());
-      void* acc = reinterpret_cast<void*>((addr + 127) / 128 * 128);
-      if (sizeof(T) == 8)
-        g_kernels.backward_f64(p, reinterpret_cast<const double*>(go), g, b0, b1, acc);
-      else
-        g_kernels.backward_f32(p, reinterpret_cast<const float*>(go), g, b0, b1, acc);
+  parallel_groups(p.paths, nt, [&](int t, int64_t b0, int64_t b1) {
+    Gradients& g = parts[t];
+    cell_parts[t].assign(p.steps * 9, 0.0);
+    g.cells = cell_parts[t].data();
+    g.q = gq;
+    if (with_table) {
+      table_parts[t].assign(tsize, 0.0);
+      g.table = table_parts[t].data();
     }
-  }
+    // lane accumulators of the cell gradients, aligned by hand to the vector size
+    std::vector<double> scratch;
+    void* acc = aligned_scratch(scratch, p.steps * 9 * kGroup);
+    if (sizeof(T) == 8)
+      g_kernels.backward_f64(p, reinterpret_cast<const double*>(go), g, b0, b1, acc);
+    else
+      g_kernels.backward_f32(p, reinterpret_cast<const float*>(go), g, b0, b1, acc);
+  });
   // per-thread partial sums, added in thread order
   double* gc = g_cells.mutable_data();
   std::fill(gc, gc + p.steps * 9, 0.0);
@@ -248,13 +252,8 @@ static py::tuple backward_pixels(const ArrD& cells, py::tuple n_cells, double de
                                  py::tuple hkl_min, py::tuple hkl_max, const ArrI& pix, py::dict geometry,
                                  const ArrD& source, const ArrD& wavelength, const ArrD& grad_out, bool table_grad,
                                  int nthreads) {
-  py::array_t<T, py::array::c_style | py::array::forcecast> table;
-  const py::array* tp = nullptr;
-  if (!table_obj.is_none()) {
-    table = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(table_obj);
-    check((bool)table, "table must be an array of the run dtype");
-    tp = &table;
-  }
+  ArrC<T> table;
+  const py::array* tp = run_table<T>(table_obj, table);
   ArrD no_q(std::vector<py::ssize_t>{3, 0});
   Problem p = problem(cells, no_q, n_cells, default_F, tp, hkl_min, hkl_max);
   PixelGeometry geo = pixel_geometry(pix, geometry, source, wavelength);
@@ -262,48 +261,32 @@ static py::tuple backward_pixels(const ArrD& cells, py::tuple n_cells, double de
   const bool with_table = tp != nullptr && table_grad;
   const int64_t tsize = tp ? p.dims[0] * p.dims[1] * p.dims[2] : 0;
   const int64_t S = geo.sources;
-  const int64_t groups = (geo.pixels + kGroup - 1) / kGroup;
-  const int nt = threads_for(nthreads, groups);
+  const int nt = threads_for_items(geo.pixels, nthreads);
   std::vector<Gradients> parts(nt);
   std::vector<PixelGradients> pparts(nt);
   std::vector<std::vector<double>> cell_parts(nt), table_parts(nt), src_parts(nt), lam_parts(nt);
   const double* go = grad_out.data();
-  {
-    py::gil_scoped_release release;
-#ifdef NB_FUSED_OPENMP
-#pragma omp parallel num_threads(nt)
-#endif
-    {
-#ifdef NB_FUSED_OPENMP
-      const int t = omp_get_thread_num();
-      const int n = omp_get_num_threads();
-#else
-      const int t = 0, n = 1;
-#endif
-      const int64_t b0 = std::min(geo.pixels, groups * t / n * kGroup);
-      const int64_t b1 = std::min(geo.pixels, groups * (t + 1) / n * kGroup);
-      Gradients& g = parts[t];
-      cell_parts[t].assign(p.steps * 9, 0.0);
-      g.cells = cell_parts[t].data();
-      if (with_table) {
-        table_parts[t].assign(tsize, 0.0);
-        g.table = table_parts[t].data();
-      }
-      PixelGradients& pg = pparts[t];
-      src_parts[t].assign(S * 3, 0.0);
-      lam_parts[t].assign(S, 0.0);
-      pg.source = src_parts[t].data();
-      pg.wavelength = lam_parts[t].data();
-      // slot accumulators, aligned by hand to the vector size
-      std::vector<double> scratch((p.steps * 9 + 13 + 4 * S) * kGroup + 16);
-      uintptr_t addr = reinterpret_cast<uintptr_t>(scratch.data());
-      void* acc = reinterpret_cast<void*>((addr + 127) / 128 * 128);
-      if (sizeof(T) == 8)
-        g_kernels.pixels_backward_f64(p, geo, go, g, pg, b0, b1, acc);
-      else
-        g_kernels.pixels_backward_f32(p, geo, go, g, pg, b0, b1, acc);
+  parallel_groups(geo.pixels, nt, [&](int t, int64_t b0, int64_t b1) {
+    Gradients& g = parts[t];
+    cell_parts[t].assign(p.steps * 9, 0.0);
+    g.cells = cell_parts[t].data();
+    if (with_table) {
+      table_parts[t].assign(tsize, 0.0);
+      g.table = table_parts[t].data();
     }
-  }
+    PixelGradients& pg = pparts[t];
+    src_parts[t].assign(S * 3, 0.0);
+    lam_parts[t].assign(S, 0.0);
+    pg.source = src_parts[t].data();
+    pg.wavelength = lam_parts[t].data();
+    // slot accumulators, aligned by hand to the vector size
+    std::vector<double> scratch;
+    void* acc = aligned_scratch(scratch, (p.steps * 9 + 13 + 4 * S) * kGroup);
+    if (sizeof(T) == 8)
+      g_kernels.pixels_backward_f64(p, geo, go, g, pg, b0, b1, acc);
+    else
+      g_kernels.pixels_backward_f32(p, geo, go, g, pg, b0, b1, acc);
+  });
   // per-thread partial sums, added in thread order
   py::array_t<double> g_cells({(py::ssize_t)p.steps, (py::ssize_t)3, (py::ssize_t)3});
   py::array_t<double> g_table(with_table ? tsize : 0);
@@ -348,41 +331,20 @@ template <class T>
 static py::array_t<double> forward_pixels(const ArrD& cells, py::tuple n_cells, double default_F, py::object table_obj,
                                           py::tuple hkl_min, py::tuple hkl_max, const ArrI& pix,
                                           py::dict geometry, const ArrD& source, const ArrD& wavelength, int nthreads) {
-  py::array_t<T, py::array::c_style | py::array::forcecast> table;
-  const py::array* tp = nullptr;
-  if (!table_obj.is_none()) {
-    table = py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(table_obj);
-    check((bool)table, "table must be an array of the run dtype");
-    tp = &table;
-  }
+  ArrC<T> table;
+  const py::array* tp = run_table<T>(table_obj, table);
   ArrD no_q(std::vector<py::ssize_t>{3, 0});
   Problem p = problem(cells, no_q, n_cells, default_F, tp, hkl_min, hkl_max);
   PixelGeometry g = pixel_geometry(pix, geometry, source, wavelength);
   py::array_t<double> out(g.pixels);
   double* o = out.mutable_data();
-  const int64_t groups = (g.pixels + kGroup - 1) / kGroup;
-  const int nt = threads_for(nthreads, groups);
-  {
-    py::gil_scoped_release release;
-#ifdef NB_FUSED_OPENMP
-#pragma omp parallel num_threads(nt)
-#endif
-    {
-#ifdef NB_FUSED_OPENMP
-      const int t = omp_get_thread_num();
-      const int n = omp_get_num_threads();
-#else
-      const int t = 0, n = 1;
-      (void)nt;
-#endif
-      const int64_t b0 = std::min(g.pixels, groups * t / n * kGroup);
-      const int64_t b1 = std::min(g.pixels, groups * (t + 1) / n * kGroup);
-      if (sizeof(T) == 8)
-        g_kernels.pixels_f64(p, g, o, b0, b1);
-      else
-        g_kernels.pixels_f32(p, g, o, b0, b1);
-    }
-  }
+  const int nt = threads_for_items(g.pixels, nthreads);
+  parallel_groups(g.pixels, nt, [&](int t, int64_t b0, int64_t b1) {
+    if (sizeof(T) == 8)
+      g_kernels.pixels_f64(p, g, o, b0, b1);
+    else
+      g_kernels.pixels_f32(p, g, o, b0, b1);
+  });
   return out;
 }
 
