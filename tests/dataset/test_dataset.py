@@ -253,6 +253,25 @@ def test_changed_description_is_refused(stills, tmp_path):
 
 # ---- output ---------------------------------------------------------------------------------------
 
+def test_frames_read_back_with_plain_h5py_and_hdf5plugin(stills):
+    """The default chunk compression is bitshuffle-LZ4 (filter 32008, the Eiger convention): a
+    process that imports only h5py and hdf5plugin -- not nanobrag -- reads the frames through the
+    master file's virtual dataset, equal to what this process reads."""
+    spec, out = stills
+    with h5py.File(out / "master.h5", "r") as f:
+        expected = f["entry/data/data"][()]
+    chunk_files = sorted(p for p in out.iterdir() if p.name.startswith("chunk") and p.suffix == ".h5")
+    with h5py.File(chunk_files[0], "r") as f:
+        assert "32008" in f["entry/data/data"]._filters  # bitshuffle (h5py names plugin filters by id)
+    code = ("import sys, h5py, hdf5plugin, numpy as np\n"
+            "f = h5py.File(sys.argv[1], 'r'); d = f['entry/data/data'][()]\n"
+            "np.save(sys.argv[2], d)\n")
+    subprocess.run([sys.executable, "-c", code, str(out / "master.h5"), str(out.parent / "plain.npy")], check=True,
+                   env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert np.array_equal(np.load(out.parent / "plain.npy"), expected)
+    assert expected.shape == (32, 24, 24) and expected.max() > 0
+
+
 def test_master_file_reads_back_with_nxmx(stills):
     nxmx = pytest.importorskip("nxmx")
     spec, out = stills
